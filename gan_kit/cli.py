@@ -1,0 +1,267 @@
+"""`python -m gan_kit ...`: a thin command line over the package.
+
+    python -m gan_kit train --preset demo --out runs/demo
+    python -m gan_kit train --model dcgan --dataset fashion_mnist --epochs 5 --out runs/fashion
+    python -m gan_kit train --resume runs/demo --epochs 10
+    python -m gan_kit sample runs/demo --n 1000 --out samples.npz
+    python -m gan_kit gif runs/demo
+    python -m gan_kit data mnist fashion_mnist
+
+Bad input ends with one line, `error: <problem>; <fix>`, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line with the fix (and still exit status 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"error: {message}; see: {self.prog} --help\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m gan_kit", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    train = commands.add_parser("train", help="train a GAN into a run folder")
+    source = train.add_argument_group("what to train (a preset, or a model and a dataset)")
+    source.add_argument("--preset", help="a preset name (see --list-presets)")
+    source.add_argument("--config", help="a config.json (e.g. of an earlier run) to start from")
+    source.add_argument("--model", help="model family: mlp, dcgan, wgan, tutorial, report")
+    source.add_argument("--dataset", help="mnist, fashion_mnist, cifar10, celeb_a, ...")
+    source.add_argument("--list-presets", action="store_true", help="print the presets and exit")
+    over = train.add_argument_group("overrides")
+    over.add_argument("--epochs", type=positive_int)
+    over.add_argument("--batch-size", type=positive_int)
+    over.add_argument("--latent-dim", type=positive_int)
+    over.add_argument("--seed", type=non_negative_int)
+    over.add_argument("--loss", help="non_saturating, minimax, wasserstein, hinge, least_squares")
+    over.add_argument("--image-size", type=positive_int, help="train at SIZE x SIZE")
+    over.add_argument("--conditional", action="store_true", help="feed class labels to both networks")
+    over.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
+    over.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    run = train.add_argument_group("run folder")
+    run.add_argument("--out", help="the run folder to create")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    add_data_arguments(train)
+
+    sample = commands.add_parser("sample", help="export generated images as .npz (uint8)")
+    sample.add_argument("run_dir")
+    sample.add_argument("--n", type=positive_int, default=1000)
+    sample.add_argument("--out", required=True, help="FILE.npz")
+    sample.add_argument("--label", type=int, help="class id for a conditional run")
+    sample.add_argument("--seed", type=non_negative_int, default=0)
+
+    gif = commands.add_parser("gif", help="re-render the training GIF from the saved frames")
+    gif.add_argument("run_dir")
+    gif.add_argument("--seconds-per-frame", type=float, default=0.4)
+
+    prepare = commands.add_parser("data", help="download or build datasets into the data folder")
+    prepare.add_argument("names", nargs="+")
+    add_data_arguments(prepare)
+    return parser
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where tensorflow-datasets keeps prepared data")
+    parser.add_argument(
+        "--raw-dir", help="folder with mnist/ and fashion_mnist/ IDX files (offline; or GAN_KIT_RAW_DATA)"
+    )
+
+
+def config_from_args(args):
+    from gan_kit.config import TrainConfig
+    from gan_kit.presets import get_preset
+
+    if args.preset and args.config:
+        raise CommandError("give --preset or --config, not both")
+    if args.config:
+        try:
+            config = TrainConfig.load(args.config)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"cannot read --config {args.config} ({error})") from None
+    else:
+        config = get_preset(args.preset).config if args.preset else TrainConfig()
+    changes = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "latent_dim": args.latent_dim,
+        "seed": args.seed,
+        "loss": args.loss,
+        "train_limit": args.train_limit,
+        "precision": args.precision,
+    }
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if args.conditional:
+        changes["conditional"] = True
+    if args.image_size:
+        channels = 3 if (args.dataset or config.dataset) not in ("mnist", "fashion_mnist") else 1
+        changes["image_shape"] = (args.image_size, args.image_size, channels)
+    return replace(config, **changes)
+
+
+def cmd_train(args) -> int:
+    from gan_kit.presets import format_presets
+    from gan_kit.runs import train
+
+    if args.list_presets:
+        print(format_presets())
+        return 0
+    if args.resume:
+        if args.out or args.preset or args.config or args.model or args.dataset:
+            raise CommandError("--resume continues a stored run: give it alone (with --epochs to extend)")
+        run = train(
+            run_dir=args.resume,
+            resume=True,
+            epochs=args.epochs,
+            data_dir=args.data_dir,
+            raw_dir=args.raw_dir,
+        )
+    else:
+        if not args.out:
+            raise CommandError("train needs --out RUN_DIR (or --resume RUN_DIR)")
+        if not (args.preset or args.config or args.model or args.dataset):
+            raise CommandError(
+                "say what to train: --preset NAME (see --list-presets), --config FILE or --model/--dataset"
+            )
+        config = config_from_args(args)
+        _check_known(config)
+        run = train(config, args.out, overwrite=args.overwrite, data_dir=args.data_dir, raw_dir=args.raw_dir)
+    print(f"done: {run.epochs_done} epochs in {run.run_dir} (final.png, history.png, training.gif)")
+    return 0
+
+
+def _check_known(config) -> None:
+    """Name errors before any data is loaded or folder written."""
+    from gan_kit import data, losses
+    from gan_kit.families import FAMILIES
+
+    if config.model not in FAMILIES:
+        raise CommandError(f"unknown model {config.model!r}; choose one of: {', '.join(FAMILIES)}")
+    data.get_dataset_info(config.dataset)
+    losses.get_loss_pair(config.loss)
+    config.validate()
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from gan_kit import data, viz
+    from gan_kit.runs import load_run
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise CommandError(f"--out {out} must end in .npz")
+    gan, config = load_run(args.run_dir)
+    labels = None
+    if args.label is not None:
+        if not gan.conditional:
+            raise CommandError(f"--label needs a conditional run; {args.run_dir} is unconditional")
+        num_classes = data.get_dataset_info(config.dataset).num_classes
+        if not 0 <= args.label < num_classes:
+            raise CommandError(f"--label {args.label} is outside the classes 0..{num_classes - 1}")
+        labels = np.full(args.n, args.label, dtype="int32")
+    elif gan.conditional:
+        num_classes = data.get_dataset_info(config.dataset).num_classes
+        labels = (np.arange(args.n) % num_classes).astype("int32")
+    images = viz.to_uint8(gan.generate(args.n, labels=labels, seed=args.seed))
+    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out, **arrays)
+    except OSError as error:
+        raise CommandError(f"cannot write {out} ({error.strerror}); choose another --out") from None
+    print(f"wrote {out}: images {images.shape} uint8" + ("" if labels is None else ", labels"))
+    return 0
+
+
+def cmd_gif(args) -> int:
+    from gan_kit.runs import render_gif
+
+    print(f"wrote {render_gif(args.run_dir, args.seconds_per_frame)}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from gan_kit import data
+
+    for name in args.names:
+        path = data.prepare_dataset(name, data_dir=args.data_dir, raw_dir=args.raw_dir)
+        print(f"{name}: ready in {path}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "gif": cmd_gif, "data": cmd_data}
+
+
+def quiet_tensorflow_import() -> None:
+    """Import TensorFlow with stderr closed: its C++ loader prints CUDA-probe lines that no
+    log level silences, and they would bury the one-line errors of this command line."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow_import()
+    if not sys.stderr.isatty():
+        import tensorflow_datasets as tfds
+
+        # Bars redrawn into a log or a pipe are noise around the one-line errors.
+        tfds.disable_progress_bar()
+    from gan_kit.data import DataError
+    from gan_kit.runs import RunError, TrainingInterrupted
+
+    try:
+        return COMMANDS[args.command](args)
+    except TrainingInterrupted as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (CommandError, RunError, DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,128 @@
+"""One frozen dataclass describes a training run.
+
+Notebooks build a `TrainConfig` and vary it with `dataclasses.replace`; the command line
+is a thin layer over the same object, and every run folder stores it as `config.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODES = ("smoke", "quick", "full")
+
+
+def get_mode() -> str:
+    """The course-wide run size: `GAN_KIT_MODE` in {smoke, quick, full}, default quick.
+
+    smoke: seconds, for CI; quick: minutes on a laptop CPU; full: a GPU or Colab.
+    This is the one place the variable is read.
+    """
+    mode = os.environ.get("GAN_KIT_MODE", "quick").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"GAN_KIT_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+    return mode
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run does.
+
+    Attributes:
+        model: model family, a key of `gan_kit.families.FAMILIES` (e.g. "dcgan", "mlp").
+        dataset: a key of `gan_kit.data.DATASETS`.
+        image_shape: (H, W, C) to train at; None means the dataset's own shape.
+        conditional: feed class labels to both networks (Mirza & Osindero 2014).
+        generator_kwargs / discriminator_kwargs: extra arguments for the builders.
+    """
+
+    model: str = "dcgan"
+    dataset: str = "mnist"
+    image_shape: tuple[int, int, int] | None = None
+    conditional: bool = False
+    latent_dim: int = 100
+    # Goodfellow et al. and most Keras examples draw z ~ N(0, I); seed 000 and the DCGAN
+    # paper use U[-1, 1].
+    latent_distribution: str = "normal"
+    generator_kwargs: dict[str, Any] = field(default_factory=dict)
+    discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    loss: str = "non_saturating"
+    # k of Algorithm 1 (Goodfellow et al. 2014); WGAN papers call it n_critic and use 5.
+    n_critic: int = 1
+    gp_weight: float = 0.0  # lambda = 10 in Gulrajani et al. 2017
+    clip_value: float | None = None  # c = 0.01 in Arjovsky et al. 2017
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    ema_decay: float | None = None
+
+    optimizer: str = "adam"
+    d_learning_rate: float = 2e-4
+    g_learning_rate: float = 2e-4
+    # Radford et al. 2015: beta_1 = 0.9 oscillated, 0.5 stabilised training.
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    momentum: float = 0.5  # SGD only
+
+    batch_size: int = 128
+    epochs: int = 10
+    train_limit: int | None = None  # use only the first N training images (quick runs)
+    seed: int = 0
+
+    grid_size: int = 8  # the per-epoch sample grid is grid_size x grid_size
+    precision: str = "float32"  # "float32", "mixed_bfloat16", "mixed_float16"
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if data["image_shape"] is not None:
+            data["image_shape"] = list(data["image_shape"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; known fields: {sorted(known)}")
+        data = dict(data)
+        if data.get("image_shape") is not None:
+            data["image_shape"] = tuple(int(v) for v in data["image_shape"])
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError naming the first impossible setting and what would work."""
+        for name in ("epochs", "batch_size", "latent_dim", "n_critic", "grid_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("train_limit",):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        if self.latent_distribution not in ("normal", "uniform"):
+            raise ValueError(
+                f"latent_distribution must be 'normal' or 'uniform', got {self.latent_distribution!r}"
+            )
+        if self.optimizer not in ("adam", "rmsprop", "sgd"):
+            raise ValueError(f"optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+        if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
+            raise ValueError(
+                "precision must be 'float32', 'mixed_bfloat16' or 'mixed_float16', "
+                f"got {self.precision!r}"
+            )
+        return self

@@ -1,0 +1,242 @@
+"""DCGAN networks: Radford, Metz & Chintala 2015 (arXiv:1511.06434).
+
+The paper's guidelines, which both builders follow: strided convolutions instead of pooling,
+batch norm everywhere except the generator output and the discriminator input, no fully
+connected hidden layers, ReLU in the generator with a tanh output, LeakyReLU (slope 0.2) in the
+discriminator, weights drawn from N(0, 0.02).
+
+Depth follows the image size: the generator starts from an s0 x s0 map (s0 <= 7) and doubles it
+n times (28 = 7 * 2**2, 32 = 4 * 2**3, 64 = 4 * 2**4); the discriminator halves it n times.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from gan_kit.models._common import (
+    activation_layer,
+    check_activation,
+    check_dropout,
+    check_image_shape,
+    check_num_classes,
+    check_positive_int,
+    dcgan_num_upsamplings,
+    label_channel,
+    label_embedding,
+    label_input,
+    leaky_relu,
+)
+
+
+def _dcgan_init() -> keras.initializers.Initializer:
+    # Radford et al. 2015, Sec. 4: weights from a zero-centred normal with stddev 0.02.
+    # A fresh instance per layer, so that no two layers share one unseeded initializer.
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def build_dcgan_generator(
+    latent_dim: int = 100,
+    image_shape: tuple[int, int, int] = (28, 28, 1),
+    base_filters: int = 64,
+    kernel_size: int = 5,
+    num_classes: int | None = None,
+    activation: str = "relu",
+    embedding_dim: int = 50,
+    name: str = "dcgan_generator",
+) -> keras.Model:
+    """Builds a DCGAN generator, z -> image, by stride-2 transposed convolutions.
+
+    z is projected (Dense, no bias) to an s0 x s0 x F map with F = base_filters * 2**n, then
+    n - 1 blocks of Conv2DTranspose(stride 2) + batch norm + activation halve the filters while
+    doubling the size, and a last stride-2 Conv2DTranspose to C channels feeds the tanh (no
+    batch norm at the output). For 64x64x3 and base_filters=64: 4x4x1024, then 512, 256, 128
+    and 3 filters of 5x5, the generator of Figure 1 in the DCGAN paper.
+
+    Args:
+        latent_dim: size of z.
+        image_shape: (H, W, C), square, C in {1, 3}, H = s0 * 2**n with s0 <= 7 and n >= 1
+            (e.g. 28, 32, 48, 64, 128).
+        base_filters: filters of the last hidden block; the projection has base_filters * 2**n.
+        kernel_size: side of the square transposed-convolution kernels.
+        num_classes: None for an unconditional generator; an int >= 2 makes it conditional:
+            it then takes `[z, labels]` and a learned label embedding is concatenated to z.
+        activation: "relu" (the DCGAN paper) or "leaky_relu" (slope 0.2).
+        embedding_dim: size of the label embedding (conditional only).
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping z of shape (B, latent_dim) (plus labels of shape (B,), int
+        class ids, when conditional) to images of shape (B, H, W, C) with values in [-1, 1].
+
+    Raises:
+        ValueError: if an argument is impossible; the message says what would work (for an
+            image size, the nearest sizes this generator can make).
+
+    Paper:
+        Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with Deep
+        Convolutional Generative Adversarial Networks", arXiv:1511.06434.
+
+    Example:
+        >>> generator = build_dcgan_generator(latent_dim=100, image_shape=(32, 32, 3))
+        >>> tuple(generator(keras.random.normal((16, 100))).shape)
+        (16, 32, 32, 3)
+    """
+    latent_dim = check_positive_int("latent_dim", latent_dim, "100")
+    image_shape = check_image_shape(image_shape)
+    base_filters = check_positive_int("base_filters", base_filters, "64")
+    kernel_size = check_positive_int("kernel_size", kernel_size, "5")
+    num_classes = check_num_classes(num_classes)
+    activation = check_activation(activation)
+    embedding_dim = check_positive_int("embedding_dim", embedding_dim, "50")
+    n = dcgan_num_upsamplings(image_shape, "build_dcgan_generator")
+    start = image_shape[0] // 2**n
+    filters = base_filters * 2**n
+
+    z = keras.Input(shape=(latent_dim,), name="z")
+    inputs = z
+    x = z
+    if num_classes is not None:
+        labels = label_input()
+        inputs = [z, labels]
+        x = layers.Concatenate(name="z_and_label")(
+            [z, label_embedding(labels, num_classes, embedding_dim)]
+        )  # (B, latent_dim + embedding_dim)
+    # No biases before batch norm: its beta already shifts each channel.
+    x = layers.Dense(start * start * filters, use_bias=False, kernel_initializer=_dcgan_init())(x)
+    x = layers.Reshape((start, start, filters))(x)  # (B, s0, s0, F), e.g. (B, 4, 4, 1024)
+    x = layers.BatchNormalization()(x)
+    x = activation_layer(activation)(x)
+    for _ in range(n - 1):
+        filters //= 2
+        x = layers.Conv2DTranspose(
+            filters,
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_dcgan_init(),
+        )(x)  # size doubled, filters halved: (B, 2 * size, 2 * size, F / 2)
+        x = layers.BatchNormalization()(x)
+        x = activation_layer(activation)(x)
+    # No batch norm at the output (Radford et al.: it made samples oscillate).
+    x = layers.Conv2DTranspose(
+        image_shape[2],
+        kernel_size,
+        strides=2,
+        padding="same",
+        kernel_initializer=_dcgan_init(),
+        name="to_image",
+    )(x)  # (B, H, W, C)
+    # float32 output, so that samples stay float32 under a mixed-precision policy.
+    images = layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    return keras.Model(inputs, images, name=name)
+
+
+def _strided_discriminator(
+    image_shape: tuple[int, int, int],
+    base_filters: int,
+    kernel_size: int,
+    num_classes: int | None,
+    embedding_dim: int,
+    normalization: str,
+    dropout: float,
+    builder: str,
+    output_name: str,
+    name: str,
+) -> keras.Model:
+    """The DCGAN discriminator body, shared with the WGAN critic; arguments already checked."""
+    n = dcgan_num_upsamplings(image_shape, builder)
+    height, width, _ = image_shape
+
+    images = keras.Input(shape=image_shape, name="images")
+    inputs = images
+    x = images
+    if num_classes is not None:
+        labels = label_input()
+        inputs = [images, labels]
+        channel = label_channel(labels, num_classes, embedding_dim, height, width)
+        x = layers.Concatenate(name="image_and_label")([images, channel])  # (B, H, W, C + 1)
+    for i in range(n):
+        # The first block sees the image itself: the paper keeps normalization off the input.
+        normalize = i > 0 and normalization != "none"
+        x = layers.Conv2D(
+            base_filters * 2**i,
+            kernel_size,
+            strides=2,
+            padding="same",
+            # Batch norm's beta replaces a per-channel bias; layer norm over (H, W, C) does not.
+            use_bias=not (normalize and normalization == "batch"),
+            kernel_initializer=_dcgan_init(),
+        )(x)  # size halved: (B, H / 2**(i+1), W / 2**(i+1), base_filters * 2**i)
+        if normalize and normalization == "batch":
+            x = layers.BatchNormalization()(x)
+        elif normalize:
+            # Layer norm over (H, W, C) with a per-channel scale and offset, as in the WGAN-GP
+            # authors' code; one group spanning all channels is exactly that.
+            x = layers.GroupNormalization(groups=1)(x)
+        x = leaky_relu()(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)  # (B, s0 * s0 * base_filters * 2**(n - 1))
+    outputs = layers.Dense(1, dtype="float32", name=output_name)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_dcgan_discriminator(
+    image_shape: tuple[int, int, int] = (28, 28, 1),
+    base_filters: int = 64,
+    kernel_size: int = 5,
+    num_classes: int | None = None,
+    batch_norm: bool = True,
+    dropout: float = 0.0,
+    embedding_dim: int = 50,
+    name: str = "dcgan_discriminator",
+) -> keras.Model:
+    """Builds a DCGAN discriminator, image -> real/fake logit, by stride-2 convolutions.
+
+    n blocks of Conv2D(stride 2) + batch norm + LeakyReLU(0.2) with base_filters,
+    2 * base_filters, 4 * base_filters, ... filters shrink the image to s0 x s0 (s0 <= 7, the
+    generator's start), then Flatten and Dense(1). The first block has no batch norm (the
+    paper keeps it off the discriminator input). There is no sigmoid: the losses apply it.
+
+    Args:
+        image_shape: (H, W, C), square, C in {1, 3}, H = s0 * 2**n with s0 <= 7 and n >= 1.
+        base_filters: filters of the first block, doubled in each following block.
+        kernel_size: side of the square convolution kernels.
+        num_classes: None for an unconditional discriminator; an int >= 2 makes it
+            conditional: it then takes `[images, labels]`, and the label, embedded and mapped
+            by a Dense layer to an H x W map, is concatenated to the image as an extra channel.
+        batch_norm: batch norm in every block but the first.
+        dropout: dropout rate after each block, in [0, 1); 0 disables it.
+        embedding_dim: size of the label embedding (conditional only).
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping images of shape (B, H, W, C) in [-1, 1] (plus labels of shape
+        (B,) when conditional) to logits of shape (B, 1), float32, unbounded.
+
+    Raises:
+        ValueError: if an argument is impossible; the message says what would work.
+
+    Paper:
+        Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with Deep
+        Convolutional Generative Adversarial Networks", arXiv:1511.06434.
+
+    Example:
+        >>> discriminator = build_dcgan_discriminator(image_shape=(28, 28, 1))
+        >>> tuple(discriminator(keras.random.uniform((16, 28, 28, 1), -1, 1)).shape)
+        (16, 1)
+    """
+    return _strided_discriminator(
+        image_shape=check_image_shape(image_shape),
+        base_filters=check_positive_int("base_filters", base_filters, "64"),
+        kernel_size=check_positive_int("kernel_size", kernel_size, "5"),
+        num_classes=check_num_classes(num_classes),
+        embedding_dim=check_positive_int("embedding_dim", embedding_dim, "50"),
+        normalization="batch" if batch_norm else "none",
+        dropout=check_dropout(dropout),
+        builder="build_dcgan_discriminator",
+        output_name="logit",
+        name=name,
+    )

@@ -1,0 +1,343 @@
+"""The main job: train a GAN into a run folder, resume it, and read it back.
+
+A run folder holds everything a class wants to look at:
+
+    config.json            the TrainConfig of the run
+    history.csv            per-epoch d_loss, g_loss, D(x), D(G(z)), seconds
+    history.png            those curves
+    samples/epoch_NNNN.png the fixed latent batch after every epoch (0: untrained)
+    final.png              the last grid, bigger
+    classes.png            conditional runs: one row per class, one column per z
+    training.gif           the frames of samples/, the epoch written on each
+    checkpoints/           the last two epochs' models and state.json (resume from here)
+    logs/                  TensorBoard
+
+    run = train(get_preset("demo").config, "runs/demo")
+    gan, config = load_run("runs/demo")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+
+from gan_kit import callbacks, data, viz
+from gan_kit.config import TrainConfig
+from gan_kit.families import build_gan
+from gan_kit.gan import GAN
+
+IN_MEMORY_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+class RunError(RuntimeError):
+    """A run folder cannot be used as asked; the message says why and what to do."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C during training: the last finished epoch is saved and can be resumed."""
+
+
+@dataclass
+class Run:
+    run_dir: Path
+    config: TrainConfig
+    gan: GAN
+    history: dict
+    epochs_done: int
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Build layers under a dtype policy, then restore the global one."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+# ------------------------------------------------------------------------------ folders
+def check_run_dir(run_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse (before anything is written) to clobber a run or to write where we cannot."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir} is a file, not a run folder; choose another --out")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise RunError(
+                f"run folder {run_dir} already exists; continue it with --resume {run_dir}, "
+                "start it over with --overwrite, or choose another --out"
+            )
+        if not (run_dir / "config.json").exists():
+            raise RunError(
+                f"{run_dir} is not empty and is not a run folder (no config.json); "
+                "--overwrite only replaces run folders: choose another --out"
+            )
+    existing = next(parent for parent in [run_dir, *run_dir.parents] if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise RunError(f"cannot write to {run_dir} ({existing} is not a writable folder); choose another --out")
+    return run_dir
+
+
+def create_run_dir(run_dir: Path, *, overwrite: bool = False) -> Path:
+    check_run_dir(run_dir, overwrite=overwrite)
+    if run_dir.exists() and overwrite:
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot write to {run_dir} ({error.strerror}); choose another --out") from None
+    return run_dir
+
+
+def read_state(run_dir: Path) -> dict:
+    state_path = Path(run_dir) / "checkpoints" / "state.json"
+    if not (Path(run_dir) / "config.json").exists():
+        raise RunError(f"{run_dir} is not a run folder (no config.json); train one with --out {run_dir}")
+    if not state_path.exists():
+        raise RunError(
+            f"{run_dir} has no checkpoint yet (no finished epoch); "
+            f"start it over with: python -m gan_kit train --out {run_dir} --overwrite"
+        )
+    try:
+        return json.loads(state_path.read_text())
+    except (json.JSONDecodeError, OSError) as error:
+        raise RunError(f"{state_path} is corrupt ({error}); start over with --overwrite") from None
+
+
+def load_checkpoint(path: Path) -> GAN:
+    """Read a `.keras` checkpoint, turning every way it can be broken into one RunError."""
+    if not path.exists():
+        raise RunError(f"checkpoint {path} is missing; start over with --overwrite")
+    try:
+        gan = keras.models.load_model(path, compile=True)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RunError(
+            f"checkpoint {path} cannot be read ({first_line[:120]}); delete it and its "
+            "state.json to start over, or train again with --overwrite"
+        ) from None
+    if not isinstance(gan, GAN):
+        raise RunError(f"{path} is not a gan_kit checkpoint")
+    return gan
+
+
+def load_run(run_dir: str | Path) -> tuple[GAN, TrainConfig]:
+    """The trained model of a run folder (its newest checkpoint) and its configuration."""
+    run_dir = Path(run_dir)
+    state = read_state(run_dir)
+    config = TrainConfig.load(run_dir / "config.json")
+    gan = load_checkpoint(run_dir / "checkpoints" / state["checkpoint"])
+    return gan, config
+
+
+# ------------------------------------------------------------------------------ data
+def resolve_shapes(config: TrainConfig) -> tuple[tuple[int, int, int], int | None]:
+    """(image_shape, num_classes) the networks are built for."""
+    info = data.get_dataset_info(config.dataset)
+    if config.conditional and not info.has_labels:
+        raise ValueError(
+            f"dataset {config.dataset!r} has no class labels, so it cannot train a conditional "
+            "GAN; drop --conditional or choose a labelled dataset (mnist, fashion_mnist, cifar10)"
+        )
+    image_shape = config.image_shape or info.image_shape
+    if None in image_shape:
+        raise ValueError(
+            f"{config.dataset!r} images vary in size; choose one with --image-size (e.g. 64)"
+        )
+    return tuple(image_shape), (info.num_classes if config.conditional else None)
+
+
+def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw_dir=None):
+    """(dataset, steps_per_epoch) of the run, starting at `initial_epoch`."""
+    image_shape, _ = resolve_shapes(config)
+    if config.dataset in IN_MEMORY_DATASETS:
+        images, labels = data.load_arrays(
+            config.dataset, "train", data_dir=data_dir, raw_dir=raw_dir, limit=config.train_limit
+        )
+        dataset = data.make_dataset(
+            images,
+            labels if config.conditional else None,
+            batch_size=config.batch_size,
+            image_shape=image_shape,
+            seed=config.seed,
+            initial_epoch=initial_epoch,
+            epochs=config.epochs,
+        )
+        return dataset, data.steps_per_epoch(len(images), config.batch_size)
+    info = data.get_dataset_info(config.dataset)
+    dataset = data.make_tfds_dataset(
+        config.dataset,
+        batch_size=config.batch_size,
+        image_shape=image_shape,
+        with_labels=config.conditional,
+        seed=config.seed + initial_epoch,
+        data_dir=data_dir,
+        raw_dir=raw_dir,
+    )
+    num_examples = config.train_limit or _count_examples(info, data_dir)
+    steps = data.steps_per_epoch(num_examples, config.batch_size)
+    return dataset.take(steps).repeat(), steps
+
+
+def _count_examples(info: data.DatasetInfo, data_dir) -> int:
+    """Training examples of a streamed dataset, from the metadata tfds stored when preparing it."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(info.tfds_name, data_dir=str(data_dir or data.default_data_dir()))
+    count = sum(builder.info.splits[split].num_examples for split in info.train_split.split("+"))
+    # cats_vs_dogs stores no per-label counts; about half of its images are cats.
+    return count // 2 if info.keep_label is not None else count
+
+
+def fixed_latents(gan: GAN, config: TrainConfig, num_classes: int | None):
+    """The latent batch (and labels) that every epoch's grid shows: a class grid when conditional."""
+    if num_classes is None:
+        return gan.sample_latent(config.grid_size**2, seed=config.seed + 1), None
+    z = gan.sample_latent(config.grid_size, seed=config.seed + 1)
+    z = np.tile(z, (num_classes, 1))  # row c: class c, the same noise in every row
+    labels = np.repeat(np.arange(num_classes), config.grid_size)
+    return z, labels
+
+
+# ------------------------------------------------------------------------------ training
+def train(
+    config: TrainConfig | None = None,
+    run_dir: str | Path = "runs/run",
+    *,
+    resume: bool = False,
+    epochs: int | None = None,
+    overwrite: bool = False,
+    data_dir=None,
+    raw_dir=None,
+    verbose: int | str = "auto",
+) -> Run:
+    """Train `config` into `run_dir`, or continue the run there (`resume=True`).
+
+    On resume the stored config is used; `epochs` may raise its number of epochs.
+    Every finished epoch is checkpointed, so an interrupted run loses at most the epoch in
+    progress, and a resumed run ends with the same weights as an uninterrupted one (CPU).
+    """
+    run_dir = Path(run_dir)
+    history: dict = {}
+    initial_epoch = 0
+    if resume:
+        state = read_state(run_dir)
+        config = TrainConfig.load(run_dir / "config.json")
+        if epochs is not None:
+            config = replace(config, epochs=epochs)
+        config = config.validate()
+        gan = load_checkpoint(run_dir / "checkpoints" / state["checkpoint"])
+        initial_epoch, history = int(state["epoch"]), state.get("history", {})
+        if initial_epoch >= config.epochs:
+            print(f"{run_dir} already has {initial_epoch} epochs; raise --epochs to train more")
+    else:
+        if config is None:
+            raise ValueError("train needs a TrainConfig (or resume=True)")
+        # Everything that can fail on bad input fails before the run folder is written.
+        config = config.validate()
+        check_run_dir(run_dir, overwrite=overwrite)
+        image_shape, num_classes = resolve_shapes(config)
+        keras.utils.set_random_seed(config.seed)  # weight initialisation
+        with precision_policy(config.precision):
+            gan = build_gan(config, image_shape, num_classes)
+    dataset, steps = training_data(config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir)
+    if not resume:
+        create_run_dir(run_dir, overwrite=overwrite)
+        config.save(run_dir / "config.json")
+        z, labels = fixed_latents(gan, config, num_classes)
+        np.savez(run_dir / "fixed_latents.npz", z=z, **({} if labels is None else {"labels": labels}))
+    fixed = np.load(run_dir / "fixed_latents.npz")
+    grid = callbacks.SampleGrid(
+        run_dir / "samples", fixed["z"], fixed["labels"] if "labels" in fixed else None, config.grid_size
+    )
+    grid.set_model(gan)
+    if not resume:
+        grid.draw(0)
+
+    checkpoint = callbacks.RunCheckpoint(run_dir / "checkpoints", history)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    interrupted = False
+    if initial_epoch < config.epochs:
+        try:
+            gan.fit(
+                dataset,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                shuffle=False,  # the pipeline shuffles, statelessly per epoch
+                verbose=verbose,
+                callbacks=[
+                    callbacks.EpochTimer(),
+                    grid,
+                    checkpoint,
+                    keras.callbacks.TensorBoard(run_dir / "logs", write_graph=False),
+                ],
+            )
+        except KeyboardInterrupt:
+            interrupted = True
+    write_reports(run_dir)
+    if interrupted:
+        done = read_state(run_dir)["epoch"] if (run_dir / "checkpoints" / "state.json").exists() else 0
+        raise TrainingInterrupted(
+            f"interrupted: {done} finished epoch(s) are saved in {run_dir}; "
+            f"continue with: python -m gan_kit train --resume {run_dir}"
+        )
+    return Run(run_dir, config, gan, checkpoint.history, len(next(iter(checkpoint.history.values()), [])))
+
+
+# ------------------------------------------------------------------------------ reports
+def write_reports(run_dir: str | Path) -> None:
+    """history.csv, history.png, final.png, classes.png and training.gif from the run folder."""
+    run_dir = Path(run_dir)
+    state_path = run_dir / "checkpoints" / "state.json"
+    if not state_path.exists():
+        return
+    history = json.loads(state_path.read_text()).get("history", {})
+    # Wall time is kept in the CSV but is no curve a class needs to see.
+    curves = {key: values for key, values in history.items() if key != "seconds"}
+    if history:
+        write_history_csv(history, run_dir / "history.csv")
+        viz.plot_history(curves, run_dir / "history.png", title=run_dir.name)
+    render_gif(run_dir)
+    gan, config = load_run(run_dir)
+    fixed = np.load(run_dir / "fixed_latents.npz")
+    labels = fixed["labels"] if "labels" in fixed else None
+    images = gan.generate(z=fixed["z"], labels=labels)
+    viz.save_image_grid(images, run_dir / "final.png", nrow=config.grid_size, scale=3)
+    if labels is not None:
+        viz.save_image_grid(images, run_dir / "classes.png", nrow=config.grid_size, scale=3)
+
+
+def write_history_csv(history: dict, path: Path) -> None:
+    keys = list(history)
+    rows = zip(*(history[key] for key in keys))
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", *keys])
+        for epoch, row in enumerate(rows, start=1):
+            writer.writerow([epoch, *(f"{value:.6g}" for value in row)])
+
+
+def render_gif(run_dir: str | Path, seconds_per_frame: float = 0.4) -> Path:
+    """training.gif from the saved per-epoch grids, the epoch written on each frame."""
+    run_dir = Path(run_dir)
+    paths = sorted((run_dir / "samples").glob("epoch_*.png"))
+    if not paths:
+        raise RunError(f"{run_dir} has no frames in samples/; train it first")
+    frames = [iio.imread(path) for path in paths]
+    captions = [f"epoch {int(path.stem.split('_')[1])}" for path in paths]
+    return viz.save_gif(frames, run_dir / "training.gif", seconds_per_frame, captions=captions)

@@ -1,0 +1,138 @@
+"""The main job on real MNIST: run folders, resume (also after a real kill), and sampling."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_kit import cli
+from gan_kit.config import TrainConfig
+from gan_kit.runs import load_run, train
+
+@pytest.fixture
+def run_kwargs(tfds_data_dir, raw_dir):
+    return {"data_dir": tfds_data_dir, "raw_dir": raw_dir, "verbose": 0}
+
+
+def weights_of(run_dir):
+    gan, _ = load_run(run_dir)
+    return gan.get_weights()
+
+
+def test_run_folder_holds_everything(tmp_path, run_kwargs, tiny_config):
+    run = train(tiny_config, tmp_path / "run", **run_kwargs)
+    run_dir = run.run_dir
+    for name in ["config.json", "history.csv", "history.png", "final.png", "training.gif"]:
+        assert (run_dir / name).stat().st_size > 0, name
+    assert TrainConfig.load(run_dir / "config.json") == tiny_config
+    frames = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
+    assert frames == ["epoch_0000.png", "epoch_0001.png", "epoch_0002.png"]
+    lines = (run_dir / "history.csv").read_text().splitlines()
+    assert lines[0].split(",")[:1] == ["epoch"] and len(lines) == 3
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "seconds"} <= set(lines[0].split(","))
+    gif = Image.open(run_dir / "training.gif")
+    assert gif.n_frames == 3 and gif.info["loop"] == 0
+    assert list((run_dir / "logs").rglob("events.out.tfevents.*")), "no TensorBoard log"
+    state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 2 and (run_dir / "checkpoints" / state["checkpoint"]).exists()
+    assert run.epochs_done == 2 and len(run.history["d_loss"]) == 2
+
+
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, run_kwargs, tiny_config):
+    config = replace(tiny_config, epochs=3)
+    train(config, tmp_path / "straight", **run_kwargs)
+    train(replace(config, epochs=1), tmp_path / "stopped", **run_kwargs)
+    train(run_dir=tmp_path / "stopped", resume=True, epochs=3, **run_kwargs)
+    for a, b in zip(weights_of(tmp_path / "straight"), weights_of(tmp_path / "stopped")):
+        np.testing.assert_array_equal(a, b)
+    history = json.loads((tmp_path / "stopped" / "checkpoints" / "state.json").read_text())["history"]
+    assert len(history["d_loss"]) == 3
+    assert Image.open(tmp_path / "stopped" / "training.gif").n_frames == 4
+
+
+def test_killed_training_process_resumes_without_loss(tmp_path, tfds_data_dir, raw_dir, tiny_config):
+    """Kill a real `python -m gan_kit train` mid-run, resume it from the command line, and
+    compare with an uninterrupted run: same epochs, same frames, same weights."""
+    config = replace(tiny_config, epochs=4, train_limit=1024)
+    config.save(tmp_path / "config.json")
+    env = {**os.environ, "GAN_KIT_RAW_DATA": str(raw_dir)}
+    common = ["--data-dir", str(tfds_data_dir)]
+    run_dir = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gan_kit", "train", "--config", str(tmp_path / "config.json"),
+         "--out", str(run_dir), *common],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    state_path = run_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if state_path.exists() and json.loads(state_path.read_text())["epoch"] >= 1:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(state_path.read_text())["epoch"]
+    assert 1 <= killed_at < 4, "the run should be killed mid-way"
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gan_kit", "train", "--resume", str(run_dir), *common],
+        env=env, capture_output=True, text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads(state_path.read_text())["epoch"] == 4
+    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 5
+    assert Image.open(run_dir / "training.gif").n_frames == 5
+
+    train(config, tmp_path / "straight", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0)
+    for a, b in zip(weights_of(tmp_path / "straight"), weights_of(run_dir)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(tmp_path, run_kwargs, tiny_config):
+    config = replace(
+        tiny_config,
+        model="mlp",
+        conditional=True,
+        generator_kwargs={"hidden_units": (32,)},
+        discriminator_kwargs={"hidden_units": (32,)},
+        epochs=1,
+    )
+    run_dir = train(config, tmp_path / "cgan", **run_kwargs).run_dir
+    classes = Image.open(run_dir / "classes.png")
+    assert classes.height > classes.width  # ten rows of grid_size=4 columns
+
+    out = tmp_path / "sevens.npz"
+    assert cli.main(["sample", str(run_dir), "--n", "12", "--label", "7", "--out", str(out)]) == 0
+    with np.load(out) as saved:
+        assert saved["images"].dtype == np.uint8 and saved["images"].shape == (12, 28, 28, 1)
+        assert saved["labels"].tolist() == [7] * 12
+    out_all = tmp_path / "all.npz"
+    assert cli.main(["sample", str(run_dir), "--n", "20", "--out", str(out_all)]) == 0
+    with np.load(out_all) as saved:
+        assert np.bincount(saved["labels"]).tolist() == [2] * 10
+
+
+def test_sample_is_deterministic_for_a_seed(tmp_path, run_kwargs, tiny_config):
+    run_dir = train(replace(tiny_config, epochs=1), tmp_path / "run", **run_kwargs).run_dir
+    paths = [tmp_path / f"{name}.npz" for name in ("a", "b", "c")]
+    for path, seed in zip(paths, ["1", "1", "2"]):
+        assert cli.main(["sample", str(run_dir), "--n", "8", "--seed", seed, "--out", str(path)]) == 0
+    a, b, c = (np.load(path)["images"] for path in paths)
+    assert a.shape == (8, 28, 28, 1) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert "labels" not in np.load(paths[0])
+
+
+def test_gif_command_rerenders_the_training_gif(tmp_path, run_kwargs, tiny_config):
+    run_dir = train(replace(tiny_config, epochs=1), tmp_path / "run", **run_kwargs).run_dir
+    (run_dir / "training.gif").unlink()
+    assert cli.main(["gif", str(run_dir)]) == 0
+    assert Image.open(run_dir / "training.gif").n_frames == 2
