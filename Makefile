@@ -12,7 +12,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo data clean
+.PHONY: install test demo data lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo:
 
 data:
 	$(PY) -m gan_kit data mnist fashion_mnist
+
+lint:
+	$(VENV)/bin/ruff check gan_kit tests
+	$(VENV)/bin/ruff format --check gan_kit tests
 
 clean:
 	rm -rf runs .pytest_cache

@@ -28,8 +28,17 @@ _LAZY = {
     "load_run": ("gan_kit.runs", "load_run"),
 }
 _SUBMODULES = {
-    "callbacks", "cli", "config", "data", "families", "gan", "losses", "models", "presets",
-    "runs", "viz",
+    "callbacks",
+    "cli",
+    "config",
+    "data",
+    "families",
+    "gan",
+    "losses",
+    "models",
+    "presets",
+    "runs",
+    "viz",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

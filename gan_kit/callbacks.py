@@ -52,7 +52,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     def draw(self, epoch: int) -> Path:
         images = self.model.generate(z=self.z, labels=self.labels)
-        return viz.save_image_grid(images, frame_path(self.samples_dir, epoch), nrow=self.nrow, scale=2)
+        return viz.save_image_grid(
+            images, frame_path(self.samples_dir, epoch), nrow=self.nrow, scale=2
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.draw(epoch + 1)

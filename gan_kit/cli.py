@@ -71,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--seed", type=non_negative_int)
     over.add_argument("--loss", help="non_saturating, minimax, wasserstein, hinge, least_squares")
     over.add_argument("--image-size", type=positive_int, help="train at SIZE x SIZE")
-    over.add_argument("--conditional", action="store_true", help="feed class labels to both networks")
-    over.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
+    over.add_argument(
+        "--conditional", action="store_true", help="feed class labels to both networks"
+    )
+    over.add_argument(
+        "--train-limit", type=positive_int, help="use only the first N training images"
+    )
     over.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
@@ -100,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="where tensorflow-datasets keeps prepared data")
     parser.add_argument(
-        "--raw-dir", help="folder with mnist/ and fashion_mnist/ IDX files (offline; or GAN_KIT_RAW_DATA)"
+        "--raw-dir",
+        help="folder with mnist/ and fashion_mnist/ IDX files (offline; or GAN_KIT_RAW_DATA)",
     )
 
 
@@ -146,7 +151,9 @@ def cmd_train(args) -> int:
         return 0
     if args.resume:
         if args.out or args.preset or args.config or args.model or args.dataset:
-            raise CommandError("--resume continues a stored run: give it alone (with --epochs to extend)")
+            raise CommandError(
+                "--resume continues a stored run: give it alone (with --epochs to extend)"
+            )
         run = train(
             run_dir=args.resume,
             resume=True,
@@ -163,7 +170,9 @@ def cmd_train(args) -> int:
             )
         config = config_from_args(args)
         _check_known(config)
-        run = train(config, args.out, overwrite=args.overwrite, data_dir=args.data_dir, raw_dir=args.raw_dir)
+        run = train(
+            config, args.out, overwrite=args.overwrite, data_dir=args.data_dir, raw_dir=args.raw_dir
+        )
     print(f"done: {run.epochs_done} epochs in {run.run_dir} (final.png, history.png, training.gif)")
     return 0
 

@@ -58,6 +58,8 @@ class TrainConfig:
     clip_value: float | None = None  # c = 0.01 in Arjovsky et al. 2017
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     ema_decay: float | None = None
+    # The TF tutorial's simultaneous update: one generator pass for both steps (k = 1 only).
+    fused: bool = False
 
     optimizer: str = "adam"
     d_learning_rate: float = 2e-4
@@ -83,7 +85,7 @@ class TrainConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -97,10 +99,10 @@ class TrainConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ValueError naming the first impossible setting and what would work."""
         for name in ("epochs", "batch_size", "latent_dim", "n_critic", "grid_size"):
             value = getattr(self, name)
@@ -115,9 +117,13 @@ class TrainConfig:
                 f"latent_distribution must be 'normal' or 'uniform', got {self.latent_distribution!r}"
             )
         if self.optimizer not in ("adam", "rmsprop", "sgd"):
-            raise ValueError(f"optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}"
+            )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.fused and (self.n_critic != 1 or self.gp_weight):
+            raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):

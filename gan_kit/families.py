@@ -6,7 +6,7 @@ compiled training model. The command line's `--model NAME` is a key of `FAMILIES
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
@@ -112,6 +112,7 @@ def build_gan(config: TrainConfig, image_shape, num_classes: int | None = None) 
         gp_weight=config.gp_weight,
         clip_value=config.clip_value,
         ema_decay=config.ema_decay,
+        fused=config.fused,
         seed=config.seed,
         name=f"{config.model}_gan",
     )

@@ -18,8 +18,8 @@ original WGAN, with `gp_weight=10.0` WGAN-GP; a generator and discriminator buil
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -44,6 +44,9 @@ class GAN(keras.Model):
         clip_value: clip the critic's weights to [-c, c] after each step (original WGAN).
         ema_decay: keep an exponential moving average of the generator's weights, used by
             `generate`; None turns it off.
+        fused: use `fused_step`, the simultaneous update of the TensorFlow DCGAN tutorial, in
+            which one generator forward pass serves both updates (about a third less generator
+            work). Needs n_critic = 1 and no gradient penalty.
         seed: seeds the model's random generator (noise and penalty weights), so the same
             seed gives the same run on a CPU.
     """
@@ -59,6 +62,7 @@ class GAN(keras.Model):
         gp_weight: float = 0.0,
         clip_value: float | None = None,
         ema_decay: float | None = None,
+        fused: bool = False,
         seed: int = 0,
         **kwargs,
     ):
@@ -67,6 +71,11 @@ class GAN(keras.Model):
             raise ValueError("latent_distribution must be 'normal' or 'uniform'")
         if n_critic < 1:
             raise ValueError(f"n_critic must be a positive integer, got {n_critic}")
+        if fused and (n_critic != 1 or gp_weight):
+            raise ValueError(
+                "fused=True shares one generator pass between the two updates, so it needs "
+                "n_critic=1 and gp_weight=0; use fused=False (Algorithm 1's alternating steps)"
+            )
         if _needs_labels(generator) != _needs_labels(discriminator):
             raise ValueError(
                 "generator and discriminator must both be conditional (take labels) or both not; "
@@ -81,6 +90,7 @@ class GAN(keras.Model):
         self.gp_weight = float(gp_weight)
         self.clip_value = clip_value
         self.ema_decay = ema_decay
+        self.fused = bool(fused)
         self.seed = int(seed)
         # Noise is drawn statelessly from (seed, draw counter): the counter is a model
         # variable, so checkpoints carry the random state and a resumed run draws what an
@@ -95,7 +105,11 @@ class GAN(keras.Model):
             self.ema_generator.name = f"{generator.name}_ema"
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_updates = keras.Variable(
-                0, dtype="int64", trainable=False, name="ema_updates", aggregation="only_first_replica"
+                0,
+                dtype="int64",
+                trainable=False,
+                name="ema_updates",
+                aggregation="only_first_replica",
             )
 
         self.built = True  # the builders built both networks already
@@ -165,9 +179,14 @@ class GAN(keras.Model):
         real_images, labels = self._unpack(data)
         # From the tensor, not a constant: the last batch of an epoch is smaller.
         batch_size = ops.shape(real_images)[0]
-        for _ in range(self.n_critic):
-            d_loss, real_logits, fake_logits = self.d_step(real_images, labels, batch_size)
-        g_loss = self.g_step(labels, batch_size)
+        if self.fused:
+            d_loss, g_loss, real_logits, fake_logits = self.fused_step(
+                real_images, labels, batch_size
+            )
+        else:
+            for _ in range(self.n_critic):
+                d_loss, real_logits, fake_logits = self.d_step(real_images, labels, batch_size)
+            g_loss = self.g_step(labels, batch_size)
         if self.ema_generator is not None:
             self._update_ema()
 
@@ -187,7 +206,9 @@ class GAN(keras.Model):
             d_loss = self._discriminator_loss(real_logits, fake_logits)
             if self.gp_weight > 0:
                 # One mixing weight per sample, uniform on [0, 1] (Gulrajani et al. 2017).
-                weight_shape = tf.concat([[batch_size], tf.ones(len(real_images.shape) - 1, tf.int32)], 0)
+                weight_shape = tf.concat(
+                    [[batch_size], tf.ones(len(real_images.shape) - 1, tf.int32)], 0
+                )
                 weights = tf.random.stateless_uniform(weight_shape, self.next_seed())
                 penalty = losses.gradient_penalty(
                     self.discriminator, real_images, fake_images, weights, labels=labels
@@ -210,6 +231,28 @@ class GAN(keras.Model):
         self._apply(self.g_optimizer, tape, scaled_loss, self.generator.trainable_weights)
         return g_loss
 
+    def fused_step(self, real_images, labels, batch_size):
+        """Both updates from one forward pass: simultaneous gradient descent.
+
+        The generator's gradient is taken through the discriminator as it was before this
+        step's discriminator update, unlike Algorithm 1, where the generator step sees the
+        updated discriminator. Cheaper per step; on MNIST the two reach similar samples.
+        """
+        z = self.sample_z(batch_size)
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake_images = self.generator(self._with_labels(z, labels), training=True)
+            real_logits = self.discriminator(self._with_labels(real_images, labels), training=True)
+            fake_logits = self.discriminator(self._with_labels(fake_images, labels), training=True)
+            d_loss = self._discriminator_loss(real_logits, fake_logits)
+            g_loss = self.g_loss_fn(fake_logits)
+            scaled_d_loss = self._scale_for_gradients(self.d_optimizer, d_loss)
+            scaled_g_loss = self._scale_for_gradients(self.g_optimizer, g_loss)
+        self._apply(self.d_optimizer, d_tape, scaled_d_loss, self.discriminator.trainable_weights)
+        self._apply(self.g_optimizer, g_tape, scaled_g_loss, self.generator.trainable_weights)
+        if self.clip_value is not None:
+            losses.clip_weights(self.discriminator, self.clip_value)
+        return d_loss, g_loss, real_logits, fake_logits
+
     def _discriminator_loss(self, real_logits, fake_logits):
         if self.label_smoothing:
             return self.d_loss_fn(real_logits, fake_logits, real_label=1.0 - self.label_smoothing)
@@ -227,7 +270,7 @@ class GAN(keras.Model):
     @staticmethod
     def _apply(optimizer, tape, scaled_loss, weights):
         gradients = tape.gradient(scaled_loss, weights)
-        optimizer.apply_gradients(zip(gradients, weights))
+        optimizer.apply_gradients(zip(gradients, weights, strict=True))
 
     def _update_ema(self):
         # The warm-up (1 + t) / (10 + t) of tf.train.ExponentialMovingAverage keeps early
@@ -235,8 +278,12 @@ class GAN(keras.Model):
         self.ema_updates.assign_add(1)
         step = ops.cast(self.ema_updates.value, "float32")
         decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for ema_weight, weight in zip(self.ema_generator.weights, self.generator.weights):
-            ema_weight.assign(decay * ema_weight + (1.0 - decay) * ops.cast(weight, ema_weight.dtype))
+        for ema_weight, weight in zip(
+            self.ema_generator.weights, self.generator.weights, strict=True
+        ):
+            ema_weight.assign(
+                decay * ema_weight + (1.0 - decay) * ops.cast(weight, ema_weight.dtype)
+            )
 
     def _score(self, logits):
         logits = ops.cast(logits, "float32")
@@ -298,7 +345,9 @@ class GAN(keras.Model):
             labels = np.broadcast_to(np.asarray(labels, dtype="int32"), (n,))
         elif labels is not None:
             raise ValueError("this GAN is not conditional: it takes no labels")
-        network = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        network = (
+            self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        )
         batches = []
         for start in range(0, n, batch_size):
             stop = start + batch_size
@@ -318,11 +367,12 @@ class GAN(keras.Model):
             "gp_weight": self.gp_weight,
             "clip_value": self.clip_value,
             "ema_decay": self.ema_decay,
+            "fused": self.fused,
             "seed": self.seed,
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "GAN":
+    def from_config(cls, config: dict) -> GAN:
         config = dict(config)
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])

@@ -148,7 +148,11 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "report_celeba",
             TrainConfig(
-                model="report", dataset="celeb_a", image_shape=(32, 32, 3), batch_size=32, epochs=100
+                model="report",
+                dataset="celeb_a",
+                image_shape=(32, 32, 3),
+                batch_size=32,
+                epochs=100,
             ),
             _SEED_004 + ": batch 32, 100 epochs",
             "32x32x3, the generator's size; the report rescaled CelebA to 28x28",

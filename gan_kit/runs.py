@@ -87,7 +87,9 @@ def check_run_dir(run_dir: str | Path, *, overwrite: bool = False) -> Path:
             )
     existing = next(parent for parent in [run_dir, *run_dir.parents] if parent.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise RunError(f"cannot write to {run_dir} ({existing} is not a writable folder); choose another --out")
+        raise RunError(
+            f"cannot write to {run_dir} ({existing} is not a writable folder); choose another --out"
+        )
     return run_dir
 
 
@@ -98,14 +100,18 @@ def create_run_dir(run_dir: Path, *, overwrite: bool = False) -> Path:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise RunError(f"cannot write to {run_dir} ({error.strerror}); choose another --out") from None
+        raise RunError(
+            f"cannot write to {run_dir} ({error.strerror}); choose another --out"
+        ) from None
     return run_dir
 
 
 def read_state(run_dir: Path) -> dict:
     state_path = Path(run_dir) / "checkpoints" / "state.json"
     if not (Path(run_dir) / "config.json").exists():
-        raise RunError(f"{run_dir} is not a run folder (no config.json); train one with --out {run_dir}")
+        raise RunError(
+            f"{run_dir} is not a run folder (no config.json); train one with --out {run_dir}"
+        )
     if not state_path.exists():
         raise RunError(
             f"{run_dir} has no checkpoint yet (no finished epoch); "
@@ -124,7 +130,9 @@ def load_checkpoint(path: Path) -> GAN:
     try:
         gan = keras.models.load_model(path, compile=True)
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         raise RunError(
             f"checkpoint {path} cannot be read ({first_line[:120]}); delete it and its "
             "state.json to start over, or train again with --overwrite"
@@ -258,10 +266,15 @@ def train(
         create_run_dir(run_dir, overwrite=overwrite)
         config.save(run_dir / "config.json")
         z, labels = fixed_latents(gan, config, num_classes)
-        np.savez(run_dir / "fixed_latents.npz", z=z, **({} if labels is None else {"labels": labels}))
+        np.savez(
+            run_dir / "fixed_latents.npz", z=z, **({} if labels is None else {"labels": labels})
+        )
     fixed = np.load(run_dir / "fixed_latents.npz")
     grid = callbacks.SampleGrid(
-        run_dir / "samples", fixed["z"], fixed["labels"] if "labels" in fixed else None, config.grid_size
+        run_dir / "samples",
+        fixed["z"],
+        fixed["labels"] if "labels" in fixed else None,
+        config.grid_size,
     )
     grid.set_model(gan)
     if not resume:
@@ -291,12 +304,16 @@ def train(
             interrupted = True
     write_reports(run_dir)
     if interrupted:
-        done = read_state(run_dir)["epoch"] if (run_dir / "checkpoints" / "state.json").exists() else 0
+        done = (
+            read_state(run_dir)["epoch"] if (run_dir / "checkpoints" / "state.json").exists() else 0
+        )
         raise TrainingInterrupted(
             f"interrupted: {done} finished epoch(s) are saved in {run_dir}; "
             f"continue with: python -m gan_kit train --resume {run_dir}"
         )
-    return Run(run_dir, config, gan, checkpoint.history, len(next(iter(checkpoint.history.values()), [])))
+    return Run(
+        run_dir, config, gan, checkpoint.history, len(next(iter(checkpoint.history.values()), []))
+    )
 
 
 # ------------------------------------------------------------------------------ reports
@@ -324,7 +341,7 @@ def write_reports(run_dir: str | Path) -> None:
 
 def write_history_csv(history: dict, path: Path) -> None:
     keys = list(history)
-    rows = zip(*(history[key] for key in keys))
+    rows = zip(*(history[key] for key in keys), strict=False)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["epoch", *keys])

@@ -202,7 +202,7 @@ def save_image_grid(
 # --------------------------------------------------------------------------- captions and GIFs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         # Pillow >= 10.1 ships a small scalable font (Aileron), so no system font is needed.
@@ -309,7 +309,7 @@ def save_gif(
                 f"captions must be a list of {len(arrays)} strings, one per frame, "
                 f"got {captions!r}."
             )
-        arrays = [label_frame(a, str(c)) for a, c in zip(arrays, captions)]
+        arrays = [label_frame(a, str(c)) for a, c in zip(arrays, captions, strict=False)]
 
     # Pillow rejects a list of delays for a single frame.
     durations: int | list[int] = [step] * (len(arrays) - 1) + [last] if len(arrays) > 1 else last
@@ -416,7 +416,7 @@ def plot_history(
 
     fig = _NotebookFigure(figsize=(4.8 * len(panels) + 0.8 * max(0, len(extras) - 1), 3.8))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes, panels, strict=False):
         if panel == "losses":
             for k in losses:
                 _plot_series(ax, series[k], label=k)
@@ -540,7 +540,12 @@ def plot_points(
     if centers is not None:
         centers = _points(centers, "centers")
         ax.scatter(
-            centers[:, 0], centers[:, 1], s=80, marker="x", color="black", linewidths=2,
+            centers[:, 0],
+            centers[:, 1],
+            s=80,
+            marker="x",
+            color="black",
+            linewidths=2,
             label="mode centers",
         )
     ax.set_aspect("equal", adjustable="datalim")

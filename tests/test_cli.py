@@ -34,7 +34,9 @@ def assert_one_line_error(status, err, *phrases):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config):
     run_dir = tmp_path_factory.mktemp("runs") / "done"
-    train(replace(tiny_config, epochs=1), run_dir, data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0)
+    train(
+        replace(tiny_config, epochs=1), run_dir, data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0
+    )
     return run_dir
 
 
@@ -49,8 +51,14 @@ def finished_run(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config):
         (["--preset", "demo", "--epochs", "0"], ["--epochs", "'0' is not a positive integer"]),
         (["--preset", "demo", "--batch-size", "-4"], ["--batch-size", "not a positive integer"]),
         (["--preset", "demo", "--batch-size", "many"], ["--batch-size", "not a positive integer"]),
-        (["--model", "dcgan", "--dataset", "celeb_a", "--conditional"], ["no class labels", "--conditional"]),
-        (["--model", "tutorial", "--dataset", "mnist", "--conditional"], ["28x28x1", "--model dcgan"]),
+        (
+            ["--model", "dcgan", "--dataset", "celeb_a", "--conditional"],
+            ["no class labels", "--conditional"],
+        ),
+        (
+            ["--model", "tutorial", "--dataset", "mnist", "--conditional"],
+            ["28x28x1", "--model dcgan"],
+        ),
         (["--preset", "demo"], ["--out"]),
     ],
 )
@@ -71,14 +79,18 @@ def test_existing_run_folder_is_refused_and_left_alone(capsys, finished_run):
 
 def test_overwrite_refuses_a_folder_that_is_not_a_run(capsys, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    status, err = run_cli(capsys, "train", "--preset", "demo", "--out", str(tmp_path), "--overwrite")
+    status, err = run_cli(
+        capsys, "train", "--preset", "demo", "--out", str(tmp_path), "--overwrite"
+    )
     assert_one_line_error(status, err, "not a run folder")
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_unwritable_output_path(capsys, tmp_path):
     (tmp_path / "a_file").write_text("")
-    status, err = run_cli(capsys, "train", "--preset", "demo", "--out", str(tmp_path / "a_file" / "run"))
+    status, err = run_cli(
+        capsys, "train", "--preset", "demo", "--out", str(tmp_path / "a_file" / "run")
+    )
     assert_one_line_error(status, err, "cannot write", "--out")
 
 
@@ -115,11 +127,19 @@ def test_label_errors(capsys, tmp_path, finished_run):
 
 def test_label_outside_the_classes(capsys, tmp_path, tfds_data_dir, raw_dir, tiny_config):
     config = replace(
-        tiny_config, model="mlp", conditional=True, epochs=1,
-        generator_kwargs={"hidden_units": (8,)}, discriminator_kwargs={"hidden_units": (8,)},
+        tiny_config,
+        model="mlp",
+        conditional=True,
+        epochs=1,
+        generator_kwargs={"hidden_units": (8,)},
+        discriminator_kwargs={"hidden_units": (8,)},
     )
-    run_dir = train(config, tmp_path / "cgan", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0).run_dir
-    status, err = run_cli(capsys, "sample", str(run_dir), "--label", "10", "--out", str(tmp_path / "s.npz"))
+    run_dir = train(
+        config, tmp_path / "cgan", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0
+    ).run_dir
+    status, err = run_cli(
+        capsys, "sample", str(run_dir), "--label", "10", "--out", str(tmp_path / "s.npz")
+    )
     assert_one_line_error(status, err, "--label 10", "0..9")
 
 
@@ -128,8 +148,16 @@ def test_data_missing_offline(capsys, tmp_path):
     empty.mkdir()
     out = tmp_path / "run"
     status, err = run_cli(
-        capsys, "train", "--preset", "demo", "--out", str(out),
-        "--raw-dir", str(empty), "--data-dir", str(tmp_path / "tfds"),
+        capsys,
+        "train",
+        "--preset",
+        "demo",
+        "--out",
+        str(out),
+        "--raw-dir",
+        str(empty),
+        "--data-dir",
+        str(tmp_path / "tfds"),
     )
     assert_one_line_error(status, err, "GAN_KIT_RAW_DATA", "make data")
     assert not out.exists()
@@ -137,8 +165,18 @@ def test_data_missing_offline(capsys, tmp_path):
 
 def test_real_command_prints_one_line_and_no_tensorflow_noise(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "gan_kit", "train", "--preset", "nope", "--out", str(tmp_path / "r")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gan_kit",
+            "train",
+            "--preset",
+            "nope",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -16,6 +16,7 @@ from gan_kit import cli
 from gan_kit.config import TrainConfig
 from gan_kit.runs import load_run, train
 
+
 @pytest.fixture
 def run_kwargs(tfds_data_dir, raw_dir):
     return {"data_dir": tfds_data_dir, "raw_dir": raw_dir, "verbose": 0}
@@ -45,19 +46,27 @@ def test_run_folder_holds_everything(tmp_path, run_kwargs, tiny_config):
     assert run.epochs_done == 2 and len(run.history["d_loss"]) == 2
 
 
-def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, run_kwargs, tiny_config):
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
+    tmp_path, run_kwargs, tiny_config
+):
     config = replace(tiny_config, epochs=3)
     train(config, tmp_path / "straight", **run_kwargs)
     train(replace(config, epochs=1), tmp_path / "stopped", **run_kwargs)
     train(run_dir=tmp_path / "stopped", resume=True, epochs=3, **run_kwargs)
-    for a, b in zip(weights_of(tmp_path / "straight"), weights_of(tmp_path / "stopped")):
+    for a, b in zip(
+        weights_of(tmp_path / "straight"), weights_of(tmp_path / "stopped"), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
-    history = json.loads((tmp_path / "stopped" / "checkpoints" / "state.json").read_text())["history"]
+    history = json.loads((tmp_path / "stopped" / "checkpoints" / "state.json").read_text())[
+        "history"
+    ]
     assert len(history["d_loss"]) == 3
     assert Image.open(tmp_path / "stopped" / "training.gif").n_frames == 4
 
 
-def test_killed_training_process_resumes_without_loss(tmp_path, tfds_data_dir, raw_dir, tiny_config):
+def test_killed_training_process_resumes_without_loss(
+    tmp_path, tfds_data_dir, raw_dir, tiny_config
+):
     """Kill a real `python -m gan_kit train` mid-run, resume it from the command line, and
     compare with an uninterrupted run: same epochs, same frames, same weights."""
     config = replace(tiny_config, epochs=4, train_limit=1024)
@@ -66,9 +75,20 @@ def test_killed_training_process_resumes_without_loss(tmp_path, tfds_data_dir, r
     common = ["--data-dir", str(tfds_data_dir)]
     run_dir = tmp_path / "killed"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gan_kit", "train", "--config", str(tmp_path / "config.json"),
-         "--out", str(run_dir), *common],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gan_kit",
+            "train",
+            "--config",
+            str(tmp_path / "config.json"),
+            "--out",
+            str(run_dir),
+            *common,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     state_path = run_dir / "checkpoints" / "state.json"
     deadline = time.time() + 300
@@ -83,7 +103,9 @@ def test_killed_training_process_resumes_without_loss(tmp_path, tfds_data_dir, r
 
     resumed = subprocess.run(
         [sys.executable, "-m", "gan_kit", "train", "--resume", str(run_dir), *common],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads(state_path.read_text())["epoch"] == 4
@@ -91,11 +113,13 @@ def test_killed_training_process_resumes_without_loss(tmp_path, tfds_data_dir, r
     assert Image.open(run_dir / "training.gif").n_frames == 5
 
     train(config, tmp_path / "straight", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0)
-    for a, b in zip(weights_of(tmp_path / "straight"), weights_of(run_dir)):
+    for a, b in zip(weights_of(tmp_path / "straight"), weights_of(run_dir), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(tmp_path, run_kwargs, tiny_config):
+def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(
+    tmp_path, run_kwargs, tiny_config
+):
     config = replace(
         tiny_config,
         model="mlp",
@@ -122,8 +146,10 @@ def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(tmp_path, ru
 def test_sample_is_deterministic_for_a_seed(tmp_path, run_kwargs, tiny_config):
     run_dir = train(replace(tiny_config, epochs=1), tmp_path / "run", **run_kwargs).run_dir
     paths = [tmp_path / f"{name}.npz" for name in ("a", "b", "c")]
-    for path, seed in zip(paths, ["1", "1", "2"]):
-        assert cli.main(["sample", str(run_dir), "--n", "8", "--seed", seed, "--out", str(path)]) == 0
+    for path, seed in zip(paths, ["1", "1", "2"], strict=True):
+        assert (
+            cli.main(["sample", str(run_dir), "--n", "8", "--seed", seed, "--out", str(path)]) == 0
+        )
     a, b, c = (np.load(path)["images"] for path in paths)
     assert a.shape == (8, 28, 28, 1) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
@@ -136,3 +162,39 @@ def test_gif_command_rerenders_the_training_gif(tmp_path, run_kwargs, tiny_confi
     (run_dir / "training.gif").unlink()
     assert cli.main(["gif", str(run_dir)]) == 0
     assert Image.open(run_dir / "training.gif").n_frames == 2
+
+
+def test_ctrl_c_keeps_finished_epochs_and_says_how_to_resume(
+    tmp_path, tfds_data_dir, raw_dir, tiny_config
+):
+    replace(tiny_config, epochs=50, train_limit=1024).save(tmp_path / "config.json")
+    run_dir = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gan_kit",
+            "train",
+            "--config",
+            str(tmp_path / "config.json"),
+            "--out",
+            str(run_dir),
+            "--data-dir",
+            str(tfds_data_dir),
+            "--raw-dir",
+            str(raw_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    state_path = run_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and not state_path.exists():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert f"--resume {run_dir}" in stderr and "Traceback" not in stderr
+    assert json.loads(state_path.read_text())["epoch"] >= 1
+    assert (run_dir / "history.png").exists() and (run_dir / "training.gif").exists()

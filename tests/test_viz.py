@@ -187,7 +187,7 @@ def test_save_gif_round_trip(tmp_path):
     assert loop == 0  # forever
     assert durations == [400, 400, 400, 1500]
     # Grey frames survive GIF's 256-colour palette exactly, captions included.
-    for got, frame, caption in zip(read, frames, captions):
+    for got, frame, caption in zip(read, frames, captions, strict=False):
         np.testing.assert_array_equal(got, viz.label_frame(frame, caption))
 
 
