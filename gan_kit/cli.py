@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("run_dir")
     gif.add_argument("--seconds-per-frame", type=float, default=0.4)
 
+    explore = commands.add_parser("explore", help="latent-space pictures into RUN_DIR/explore/")
+    explore.add_argument("run_dir")
+    explore.add_argument("--seed", type=non_negative_int, default=0)
+    add_data_arguments(explore)
+
     prepare = commands.add_parser("data", help="download or build datasets into the data folder")
     prepare.add_argument("names", nargs="+")
     add_data_arguments(prepare)
@@ -228,6 +233,20 @@ def cmd_gif(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from gan_kit.explore import explore_run
+
+    summary = explore_run(
+        args.run_dir, seed=args.seed, data_dir=args.data_dir, raw_dir=args.raw_dir
+    )
+    for name, path in summary["files"].items():
+        print(f"{name:>16}: {path}")
+    inversion = summary["inversion"]
+    print(f"inversion MSE, images G made: {inversion['generated_mse']}")
+    print(f"inversion MSE, real images:   {inversion['real_mse']}")
+    return 0
+
+
 def cmd_data(args) -> int:
     from gan_kit import data
 
@@ -237,18 +256,26 @@ def cmd_data(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "gif": cmd_gif, "data": cmd_data}
+COMMANDS = {
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "gif": cmd_gif,
+    "explore": cmd_explore,
+    "data": cmd_data,
+}
 
 
 def quiet_tensorflow_import() -> None:
-    """Import TensorFlow with stderr closed: its C++ loader prints CUDA-probe lines that no
-    log level silences, and they would bury the one-line errors of this command line."""
+    """Import TensorFlow and find its devices with stderr closed: its C++ loader prints
+    CUDA-probe lines that no log level silences, burying this command line's one-line errors."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
     finally:
         os.dup2(saved, 2)
         os.close(saved)

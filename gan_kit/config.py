@@ -93,6 +93,11 @@ class TrainConfig:
         data = dict(data)
         if data.get("image_shape") is not None:
             data["image_shape"] = tuple(int(v) for v in data["image_shape"])
+        for key in ("generator_kwargs", "discriminator_kwargs"):
+            # JSON has no tuples: give sizes such as hidden_units back their type.
+            data[key] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in data.get(key, {}).items()
+            }
         return cls(**data)
 
     def save(self, path: str | Path) -> None:

@@ -134,7 +134,10 @@ class GAN(keras.Model):
             loss: a name from `gan_kit.losses.LOSS_PAIRS`.
             label_smoothing: one-sided smoothing for the BCE losses: real targets 1 - s.
         """
-        super().compile(**kwargs)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        # No optimizer of Keras's own: the two below do all the work.
+        super().compile(optimizer=None, **kwargs)
         if _computes_in_float16(self.generator) or _computes_in_float16(self.discriminator):
             # float16 gradients underflow without loss scaling (Micikevicius et al. 2017).
             d_optimizer = _with_loss_scaling(d_optimizer)
@@ -147,6 +150,14 @@ class GAN(keras.Model):
         if label_smoothing and loss not in ("minimax", "non_saturating"):
             raise ValueError("label_smoothing applies to the BCE losses (minimax, non_saturating)")
         self.label_smoothing = float(label_smoothing)
+        # Create the optimizers' slots now, outside the compiled step: under tf.distribute they
+        # must be mirrored variables, and loading a checkpoint restores into existing slots.
+        for optimizer, network in (
+            (d_optimizer, self.discriminator),
+            (g_optimizer, self.generator),
+        ):
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -395,9 +406,6 @@ class GAN(keras.Model):
             loss=config["loss"],
             label_smoothing=config["label_smoothing"],
         )
-        # Loading restores optimizer slots into existing variables, so create them first.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
 
 
 def _computes_in_float16(network: keras.Model) -> bool:

@@ -72,16 +72,23 @@ _WGAN_GP = TrainConfig(
     epochs=20,
 )
 
-# The demo: the configuration tuned for time to good digits on a 2-core CPU (README).
+# The demo, tuned for time to good digits on 2 CPU cores (measured in the README): a slim
+# generator (it costs ~15x the discriminator per image), a wider discriminator, 4x4 kernels
+# (divisible by the stride: no checkerboard), small batches (per image, batch 32 learned as
+# much per step as batch 64), Adam at 5e-4 (reached the FD of 2e-4 in ~60% of the steps), the
+# fused step (a third less generator work) and an EMA generator for the samples.
 _DEMO = TrainConfig(
     model="dcgan",
     dataset="mnist",
     generator_kwargs={"base_filters": 32, "kernel_size": 4},
-    discriminator_kwargs={"base_filters": 32, "kernel_size": 4},
+    discriminator_kwargs={"base_filters": 64, "kernel_size": 4},
     loss="non_saturating",
+    fused=True,
     ema_decay=0.999,
-    batch_size=64,
-    epochs=5,
+    d_learning_rate=5e-4,
+    g_learning_rate=5e-4,
+    batch_size=32,
+    epochs=3,
     description="the 5-minute CPU demo: a slim DCGAN on MNIST with an EMA generator",
 )
 

@@ -1,0 +1,714 @@
+"""The training model: one real `fit` step per GAN flavour, compiled and eager, and the promises
+its training loop makes.
+
+Checked here: each of the two updates moves only its own network (and the fused update both),
+the counters (optimizer steps, noise draws) have their exact values, trackers report
+probabilities only for the BCE losses, WGAN weight clipping, a smaller last batch, seeded
+determinism, the EMA generator, `generate`, save -> load -> resume, mixed precision,
+`tf.distribute` and the argument checks.
+
+Every network is tiny and every dataset is a handful of synthetic images in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_kit import losses
+from gan_kit.gan import GAN
+from gan_kit.models import (
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_mlp_critic,
+    build_mlp_discriminator,
+    build_mlp_generator,
+    build_wgan_critic,
+)
+
+# 16 = 4 * 2**2: the smallest DCGAN whose networks both keep a batch-norm block.
+IMAGE_SHAPE = (16, 16, 1)
+LATENT_DIM = 8
+NUM_CLASSES = 3
+SMALL_CONV = {"base_filters": 4, "kernel_size": 3, "embedding_dim": 4}
+# 10 images in batches of 4 give batches of 4, 4 and 2: every fit below also trains on a last,
+# smaller batch, which a batch size taken from a constant would get wrong.
+N_IMAGES = 10
+BATCH = 4
+N_BATCHES = 3
+
+
+# ----------------------------------------------------------------------------- flavours
+def mlp_networks(num_classes: int | None) -> tuple[keras.Model, keras.Model]:
+    return (
+        build_mlp_generator(
+            latent_dim=LATENT_DIM,
+            image_shape=IMAGE_SHAPE,
+            hidden_units=(16,),
+            num_classes=num_classes,
+        ),
+        build_mlp_discriminator(
+            image_shape=IMAGE_SHAPE, hidden_units=(16,), num_classes=num_classes
+        ),
+    )
+
+
+def dcgan_generator(num_classes: int | None) -> keras.Model:
+    return build_dcgan_generator(
+        latent_dim=LATENT_DIM, image_shape=IMAGE_SHAPE, num_classes=num_classes, **SMALL_CONV
+    )
+
+
+def dcgan_networks(num_classes: int | None) -> tuple[keras.Model, keras.Model]:
+    discriminator = build_dcgan_discriminator(
+        image_shape=IMAGE_SHAPE, num_classes=num_classes, **SMALL_CONV
+    )
+    return dcgan_generator(num_classes), discriminator
+
+
+def mlp_critic_networks(num_classes: int | None) -> tuple[keras.Model, keras.Model]:
+    # The course's weight-clipping WGAN (preset wasserstein_mnist) is the vanilla MLP pair.
+    generator, _ = mlp_networks(num_classes)
+    critic = build_mlp_critic(image_shape=IMAGE_SHAPE, hidden_units=(16,), num_classes=num_classes)
+    return generator, critic
+
+
+def wgan_networks(num_classes: int | None) -> tuple[keras.Model, keras.Model]:
+    # No layer norm: its second derivative (for the penalty) makes the trace half as long again;
+    # the wgan_gp presets train one step with it in test_presets.py.
+    critic = build_wgan_critic(
+        image_shape=IMAGE_SHAPE, num_classes=num_classes, normalization="none", **SMALL_CONV
+    )
+    return dcgan_generator(num_classes), critic
+
+
+@dataclass(frozen=True)
+class Flavour:
+    networks: Callable[[int | None], tuple[keras.Model, keras.Model]]
+    loss: str = "non_saturating"
+    conditional: bool = False
+    gan_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def n_critic(self) -> int:
+        return self.gan_kwargs.get("n_critic", 1)
+
+    @property
+    def fused(self) -> bool:
+        return self.gan_kwargs.get("fused", False)
+
+    @property
+    def draws_per_batch(self) -> int:
+        # One z per discriminator step (plus one set of penalty weights with WGAN-GP), one z for
+        # the generator step; the fused update shares a single z between the two.
+        if self.fused:
+            return 1
+        per_d_step = 2 if self.gan_kwargs.get("gp_weight", 0) > 0 else 1
+        return self.n_critic * per_d_step + 1
+
+
+FLAVOURS = {
+    "vanilla_mlp": Flavour(mlp_networks),
+    "dcgan": Flavour(dcgan_networks),
+    "wgan_clip": Flavour(
+        mlp_critic_networks, "wasserstein", gan_kwargs={"clip_value": 0.01, "n_critic": 2}
+    ),
+    "wgan_gp": Flavour(wgan_networks, "wasserstein", gan_kwargs={"gp_weight": 10.0, "n_critic": 2}),
+    "conditional_mlp": Flavour(mlp_networks, conditional=True),
+    "conditional_dcgan": Flavour(dcgan_networks, conditional=True),
+    # The TF DCGAN tutorial's simultaneous update (one generator pass for both), on the MLP pair.
+    "fused_mlp": Flavour(mlp_networks, gan_kwargs={"fused": True}),
+}
+BCE_FLAVOURS = [name for name, flavour in FLAVOURS.items() if flavour.loss == "non_saturating"]
+# Algorithm 1's alternating flavours: d_step n_critic times, then g_step.
+ALTERNATING_FLAVOURS = [name for name, flavour in FLAVOURS.items() if not flavour.fused]
+MODES = [pytest.param(False, id="compiled"), pytest.param(True, id="eager")]
+
+
+def make_gan(
+    name: str,
+    *,
+    seed: int = 0,
+    run_eagerly: bool = False,
+    loss: str | None = None,
+    learning_rate: float = 1e-3,
+    **gan_kwargs,
+) -> GAN:
+    """The flavour's GAN, compiled; the initial weights are the same on every call."""
+    flavour = FLAVOURS[name]
+    keras.utils.set_random_seed(0)  # weight initialisation; `seed` only drives the GAN's noise
+    generator, discriminator = flavour.networks(NUM_CLASSES if flavour.conditional else None)
+    gan = GAN(generator, discriminator, seed=seed, **{**flavour.gan_kwargs, **gan_kwargs})
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        loss=loss or flavour.loss,
+        run_eagerly=run_eagerly,
+    )
+    return gan
+
+
+# --------------------------------------------------------------------------------- data
+def real_images(n: int = N_IMAGES) -> np.ndarray:
+    return np.random.default_rng(0).uniform(-1.0, 1.0, (n, *IMAGE_SHAPE)).astype("float32")
+
+
+def class_labels(n: int = N_IMAGES) -> np.ndarray:
+    return (np.arange(n) % NUM_CLASSES).astype("int32")
+
+
+def make_dataset(conditional: bool, n: int = N_IMAGES, batch: int = BATCH) -> tf.data.Dataset:
+    data = (real_images(n), class_labels(n)) if conditional else real_images(n)
+    return tf.data.Dataset.from_tensor_slices(data).batch(batch)
+
+
+def fit(gan: GAN, dataset: tf.data.Dataset, epochs: int = 1) -> dict[str, list[float]]:
+    # shuffle=False only silences Keras's warning: a tf.data dataset is never shuffled by fit.
+    return gan.fit(dataset, epochs=epochs, verbose=0, shuffle=False).history
+
+
+def one_batch(name: str) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """(real_images, labels) as tensors, as `train_step` receives them; labels None if unconditional."""
+    labels = tf.constant(class_labels(BATCH)) if FLAVOURS[name].conditional else None
+    return tf.constant(real_images(BATCH)), labels
+
+
+# ------------------------------------------------------------------------------ weights
+def snapshot(variables) -> list[np.ndarray]:
+    return [np.array(variable.numpy()) for variable in variables]
+
+
+def moved(before: list[np.ndarray], variables) -> list[bool]:
+    return [
+        not np.array_equal(old, variable.numpy())
+        for old, variable in zip(before, variables, strict=True)
+    ]
+
+
+def all_equal(first: list[np.ndarray], second: list[np.ndarray]) -> bool:
+    return len(first) == len(second) and all(
+        np.array_equal(a, b) for a, b in zip(first, second, strict=True)
+    )
+
+
+@dataclass
+class Fitted:
+    gan: GAN
+    history: dict[str, list[float]]
+    generator_before: list[np.ndarray]
+    discriminator_before: list[np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def fitted() -> Callable[[str, bool], Fitted]:
+    """fitted(name, run_eagerly): the flavour's GAN after one epoch (3 batches) of `fit`.
+
+    Each model is trained once per module, because tracing a train step costs seconds; the
+    tests share them, so they read these models and never train them further.
+    """
+    cache: dict[tuple[str, bool], Fitted] = {}
+
+    def get(name: str, run_eagerly: bool = False) -> Fitted:
+        if (name, run_eagerly) not in cache:
+            gan = make_gan(name, run_eagerly=run_eagerly)
+            generator_before = snapshot(gan.generator.trainable_weights)
+            discriminator_before = snapshot(gan.discriminator.trainable_weights)
+            history = fit(gan, make_dataset(FLAVOURS[name].conditional))
+            cache[name, run_eagerly] = Fitted(gan, history, generator_before, discriminator_before)
+        return cache[name, run_eagerly]
+
+    return get
+
+
+# ========================================================================= one fit step
+@pytest.mark.parametrize("run_eagerly", MODES)
+@pytest.mark.parametrize("name", FLAVOURS)
+def test_fit_reports_the_four_trackers_finite(fitted, name, run_eagerly):
+    history = fitted(name, run_eagerly).history
+    assert sorted(history) == ["d_fake", "d_loss", "d_real", "g_loss"]
+    for key, values in history.items():
+        assert len(values) == 1, key
+        assert np.isfinite(values[0]), key
+
+
+@pytest.mark.parametrize("run_eagerly", MODES)
+@pytest.mark.parametrize("name", FLAVOURS)
+def test_fit_moves_every_weight_of_both_networks(fitted, name, run_eagerly):
+    result = fitted(name, run_eagerly)
+    generator, discriminator = result.gan.generator, result.gan.discriminator
+    assert all(moved(result.generator_before, generator.trainable_weights))
+    still = [
+        weight.path
+        for weight, has_moved in zip(
+            discriminator.trainable_weights,
+            moved(result.discriminator_before, discriminator.trainable_weights),
+            strict=True,
+        )
+        if not has_moved
+    ]
+    # In mean(fake_scores) - mean(real_scores) the critic's output bias cancels, and the gradient
+    # penalty does not see it either: its gradient is exactly zero, so it never moves.
+    expected = [discriminator.layers[-1].bias.path] if FLAVOURS[name].loss == "wasserstein" else []
+    assert still == expected
+
+
+@pytest.mark.parametrize("run_eagerly", MODES)
+@pytest.mark.parametrize("name", FLAVOURS)
+def test_fit_counts_steps_and_noise_draws(fitted, name, run_eagerly):
+    gan, flavour = fitted(name, run_eagerly).gan, FLAVOURS[name]
+    assert int(gan.d_optimizer.iterations) == flavour.n_critic * N_BATCHES
+    assert int(gan.g_optimizer.iterations) == N_BATCHES
+    # The draw counter is what makes a resumed run draw the noise an uninterrupted one would.
+    assert int(gan.random_draws) == flavour.draws_per_batch * N_BATCHES
+
+
+@pytest.mark.parametrize("run_eagerly", MODES)
+@pytest.mark.parametrize("name", BCE_FLAVOURS)
+def test_bce_trackers_are_probabilities(fitted, name, run_eagerly):
+    result = fitted(name, run_eagerly)
+    assert result.gan.scores_are_probabilities
+    for key in ("d_real", "d_fake"):
+        assert 0.0 <= result.history[key][0] <= 1.0, key
+
+
+@pytest.mark.parametrize("run_eagerly", MODES)
+def test_weight_clipping_keeps_every_critic_weight_in_range(fitted, run_eagerly):
+    result = fitted("wgan_clip", run_eagerly)
+    clip_value = result.gan.clip_value
+    # The initial weights reach beyond c, so the clipping is visible, not vacuous.
+    assert max(np.abs(w).max() for w in result.discriminator_before) > clip_value
+    for weight in result.gan.discriminator.trainable_weights:
+        values = weight.numpy()
+        assert values.min() >= -clip_value and values.max() <= clip_value, weight.path
+
+
+@pytest.mark.parametrize(
+    "loss, probabilities",
+    [
+        ("non_saturating", True),
+        ("minimax", True),
+        ("wasserstein", False),
+        ("hinge", False),
+        ("least_squares", False),
+    ],
+)
+def test_d_real_and_d_fake_are_sigmoid_for_bce_and_raw_scores_otherwise(loss, probabilities):
+    # A discriminator that scores every image 5 (zero kernel, bias 5) and optimizers with a zero
+    # learning rate make both trackers known exactly: sigmoid(5), or 5, outside [0, 1].
+    gan = make_gan("vanilla_mlp", loss=loss, learning_rate=0.0)
+    output = gan.discriminator.get_layer("logit")
+    output.kernel.assign(np.zeros(output.kernel.shape, "float32"))
+    output.bias.assign([5.0])
+    results = gan.train_step(tf.constant(real_images(BATCH)))  # one eager step, no tracing
+    expected = 1.0 / (1.0 + np.exp(-5.0)) if probabilities else 5.0
+    assert gan.scores_are_probabilities is probabilities
+    assert float(results["d_real"]) == pytest.approx(expected, rel=1e-6)
+    assert float(results["d_fake"]) == pytest.approx(expected, rel=1e-6)
+
+
+# ======================================================== each update moves its own network
+@pytest.mark.parametrize("name", ALTERNATING_FLAVOURS)
+def test_d_step_moves_only_the_discriminator_and_g_step_only_the_generator(name):
+    # Called directly and eagerly. Only trainable weights are compared: batch-norm moving
+    # statistics are state, and both steps run both networks in training mode (as the reference
+    # DCGAN does), so the other network's statistics may move.
+    gan = make_gan(name, run_eagerly=True)
+    real, labels = one_batch(name)
+
+    generator_before = snapshot(gan.generator.trainable_weights)
+    discriminator_before = snapshot(gan.discriminator.trainable_weights)
+    gan.d_step(real, labels, BATCH)
+    assert not any(moved(generator_before, gan.generator.trainable_weights))
+    assert any(moved(discriminator_before, gan.discriminator.trainable_weights))
+    assert (int(gan.d_optimizer.iterations), int(gan.g_optimizer.iterations)) == (1, 0)
+
+    generator_before = snapshot(gan.generator.trainable_weights)
+    discriminator_before = snapshot(gan.discriminator.trainable_weights)
+    gan.g_step(labels, BATCH)
+    assert all(moved(generator_before, gan.generator.trainable_weights))
+    assert not any(moved(discriminator_before, gan.discriminator.trainable_weights))
+    assert (int(gan.d_optimizer.iterations), int(gan.g_optimizer.iterations)) == (1, 1)
+
+
+@pytest.mark.parametrize("name", ["vanilla_mlp", "wgan_gp", "conditional_dcgan"])
+def test_fit_runs_n_critic_d_steps_then_one_g_step_per_batch(name):
+    # Eager, so that the wrappers below see every call `fit` makes.
+    gan = make_gan(name, run_eagerly=True)
+    calls = []
+
+    def spy(step, which):
+        def wrapped(*args):
+            generator_before = snapshot(gan.generator.trainable_weights)
+            discriminator_before = snapshot(gan.discriminator.trainable_weights)
+            result = step(*args)
+            calls.append(
+                (
+                    which,
+                    any(moved(generator_before, gan.generator.trainable_weights)),
+                    any(moved(discriminator_before, gan.discriminator.trainable_weights)),
+                )
+            )
+            return result
+
+        return wrapped
+
+    gan.d_step = spy(gan.d_step, "d")
+    gan.g_step = spy(gan.g_step, "g")
+    fit(gan, make_dataset(FLAVOURS[name].conditional))
+    # (step, generator moved, discriminator moved)
+    one_batch_calls = [("d", False, True)] * FLAVOURS[name].n_critic + [("g", True, False)]
+    assert calls == one_batch_calls * N_BATCHES
+
+
+def test_fused_step_updates_both_networks_from_one_draw():
+    gan = make_gan("fused_mlp", run_eagerly=True)
+    generator_before = snapshot(gan.generator.trainable_weights)
+    discriminator_before = snapshot(gan.discriminator.trainable_weights)
+    real, labels = one_batch("fused_mlp")
+    gan.fused_step(real, labels, BATCH)
+    assert all(moved(generator_before, gan.generator.trainable_weights))
+    assert all(moved(discriminator_before, gan.discriminator.trainable_weights))
+    assert (int(gan.d_optimizer.iterations), int(gan.g_optimizer.iterations)) == (1, 1)
+    assert int(gan.random_draws) == 1
+
+
+# ===================================================================== training details
+@pytest.mark.parametrize("name", ["wgan_gp", "conditional_dcgan"])
+def test_last_smaller_batch_trains_compiled(fitted, name):
+    # The penalty mixes real and fake images sample by sample, and the conditional generator
+    # takes one label per z: a batch size fixed at 4 would fail on the last batch of 2.
+    assert [int(images.shape[0]) for images, _ in make_dataset(True)] == [4, 4, 2]
+    result = fitted(name, run_eagerly=False)
+    assert int(result.gan.g_optimizer.iterations) == N_BATCHES
+    assert np.isfinite(result.history["d_loss"][0])
+
+
+def test_same_seeds_give_identical_weights_another_gan_seed_does_not(fitted):
+    # Compiled, as `gan_kit.runs` trains; the saving test below checks the DCGAN eagerly.
+    reference = fitted("vanilla_mlp", run_eagerly=False).gan  # weights from seed 0, GAN seed 0
+    same = make_gan("vanilla_mlp", seed=0)
+    fit(same, make_dataset(False))
+    other = make_gan("vanilla_mlp", seed=1)  # the same initial weights, other noise
+    fit(other, make_dataset(False))
+    assert all_equal(snapshot(reference.weights), snapshot(same.weights))
+    assert not all_equal(snapshot(reference.generator.weights), snapshot(other.generator.weights))
+
+
+def test_n_critic_3_takes_three_discriminator_steps_per_generator_step():
+    # Eager is enough: compiled fits with n_critic = 2 are counted above.
+    gan = make_gan("vanilla_mlp", n_critic=3, run_eagerly=True)
+    fit(gan, make_dataset(False, n=BATCH))  # one batch
+    assert int(gan.d_optimizer.iterations) == 3
+    assert int(gan.g_optimizer.iterations) == 1
+
+
+def test_ema_generator_is_the_warmed_up_moving_average():
+    gan = make_gan("vanilla_mlp", ema_decay=0.999)
+    before = snapshot(gan.generator.weights)
+    assert all_equal(snapshot(gan.ema_generator.weights), before)  # starts as a copy
+    fit(gan, make_dataset(False, n=BATCH))  # one step
+    assert int(gan.ema_updates) == 1
+    # tf.train.ExponentialMovingAverage's warm-up: at step t the decay is min(d, (1 + t) / (10 + t)).
+    decay = min(0.999, (1 + 1) / (10 + 1))
+    after = snapshot(gan.generator.weights)
+    assert not all_equal(after, before)
+    for old, new, ema in zip(before, after, snapshot(gan.ema_generator.weights), strict=True):
+        np.testing.assert_allclose(ema, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(gan.generate(4, use_ema=True), gan.generate(4, use_ema=False))
+
+
+# ============================================================================ generate
+def test_generate_gives_float32_images_in_range(fitted):
+    images = fitted("dcgan").gan.generate(5, seed=0)
+    assert images.shape == (5, *IMAGE_SHAPE)
+    assert images.dtype == np.float32
+    assert images.min() >= -1.0 and images.max() <= 1.0
+
+
+def test_generate_is_deterministic_for_a_seed(fitted):
+    gan = fitted("dcgan").gan
+    np.testing.assert_array_equal(gan.generate(4, seed=3), gan.generate(4, seed=3))
+    assert not np.allclose(gan.generate(4, seed=3), gan.generate(4, seed=4))
+    # Chunking does not change the images: inference-mode batch norm treats samples independently.
+    np.testing.assert_allclose(
+        gan.generate(5, seed=3, batch_size=2), gan.generate(5, seed=3), atol=1e-6
+    )
+
+
+def test_generate_runs_the_generator_in_inference_mode(fitted):
+    gan = fitted("dcgan").gan
+    moving_statistics = snapshot(gan.generator.non_trainable_weights)
+    assert moving_statistics  # the DCGAN generator has batch norm, so the check has teeth
+    z = gan.sample_latent(4, seed=0)
+    images = gan.generate(z=z)
+    assert all_equal(snapshot(gan.generator.non_trainable_weights), moving_statistics)
+    inference = keras.ops.convert_to_numpy(gan.generator(z, training=False))
+    training = keras.ops.convert_to_numpy(gan.generator(z, training=True))
+    np.testing.assert_allclose(images, inference, atol=1e-6)
+    assert not np.allclose(images, training, atol=1e-3)
+
+
+def test_generate_rejects_bad_requests(fitted):
+    unconditional = fitted("dcgan").gan
+    conditional = fitted("conditional_mlp", run_eagerly=True).gan
+    with pytest.raises(ValueError, match="not conditional"):
+        unconditional.generate(2, labels=[0, 1])
+    with pytest.raises(ValueError, match="pass labels"):
+        conditional.generate(2)
+    with pytest.raises(ValueError, match="positive n"):
+        unconditional.generate(0)
+
+
+def test_generate_conditional_broadcasts_an_int_label(fitted):
+    gan = fitted("conditional_mlp", run_eagerly=True).gan
+    np.testing.assert_array_equal(
+        gan.generate(3, labels=2, seed=0), gan.generate(3, labels=[2, 2, 2], seed=0)
+    )
+    assert gan.generate(labels=[0, 1, 2, 0]).shape == (4, *IMAGE_SHAPE)  # n from the labels
+    # The label reaches the generator: the same z with another class gives another image.
+    assert not np.allclose(gan.generate(3, labels=0, seed=0), gan.generate(3, labels=1, seed=0))
+
+
+# ============================================================================== saving
+def test_saved_gan_loads_and_resumes_exactly(tmp_path):
+    # Conditional, with batch norm and an EMA generator: every kind of state the model carries.
+    # Eager, to save two traces: what is checked is the state that the file carries.
+    gan = make_gan("conditional_dcgan", ema_decay=0.9, run_eagerly=True)
+    dataset = make_dataset(True)
+    fit(gan, dataset)
+    gan.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    loaded.run_eagerly = True  # Keras's own compile arguments are not saved
+
+    assert isinstance(loaded, GAN)
+    for use_ema in (True, False):
+        np.testing.assert_array_equal(
+            loaded.generate(4, labels=1, seed=7, use_ema=use_ema),
+            gan.generate(4, labels=1, seed=7, use_ema=use_ema),
+        )
+    for counter in ("random_draws", "ema_updates"):
+        assert int(getattr(loaded, counter)) == int(getattr(gan, counter)), counter
+    for optimizer in ("d_optimizer", "g_optimizer"):
+        assert int(getattr(loaded, optimizer).iterations) == int(getattr(gan, optimizer).iterations)
+
+    # One more epoch on each: a resumed run is the uninterrupted run, weight for weight.
+    fit(gan, dataset)
+    fit(loaded, dataset)
+    assert all_equal(snapshot(loaded.weights), snapshot(gan.weights))
+    assert all_equal(snapshot(loaded.d_optimizer.variables), snapshot(gan.d_optimizer.variables))
+    assert all_equal(snapshot(loaded.g_optimizer.variables), snapshot(gan.g_optimizer.variables))
+
+
+def test_gan_is_built_once_constructed():
+    # The builders build both networks. Unbuilt, Keras would warn on save and, under
+    # tf.distribute, build the model by calling GAN.call(images), feeding images to the generator.
+    assert GAN(*mlp_networks(None)).built
+
+
+# ==================================================================== mixed precision
+@contextlib.contextmanager
+def precision_policy(name: str):
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+# Both run eagerly: a policy changes which kernels run, not how the step is traced, and on a CPU
+# the low-precision kernels are slow enough without a trace on top.
+def test_mixed_bfloat16_step_has_finite_losses():
+    with precision_policy("mixed_bfloat16"):
+        gan = make_gan("dcgan", run_eagerly=True)
+    # The policy is captured when the layers are built: `gan_kit.runs` builds under it, too.
+    assert any(layer.dtype_policy.compute_dtype == "bfloat16" for layer in gan.generator.layers)
+    history = fit(gan, make_dataset(False, n=BATCH))
+    assert all(np.isfinite(values[0]) for values in history.values())
+    assert gan.generate(2).dtype == np.float32
+
+
+def test_mixed_float16_wraps_optimizers_in_loss_scaling():
+    with precision_policy("mixed_float16"):
+        gan = make_gan("dcgan", run_eagerly=True)
+    assert any(layer.dtype_policy.compute_dtype == "float16" for layer in gan.generator.layers)
+    # float16 gradients underflow without loss scaling, so compile wraps both optimizers.
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    history = fit(gan, make_dataset(False, n=BATCH))
+    assert all(np.isfinite(values[0]) for values in history.values())
+    # Saved compile configs name the inner optimizer: loading re-wraps it.
+    assert gan.get_compile_config()["d_optimizer"]["class_name"] == "Adam"
+
+
+# ====================================================================== tf.distribute
+# Logical devices must be configured before TensorFlow initialises its devices, so the strategy
+# runs in a fresh interpreter. It trains the same tiny DCGAN twice: as gan_kit builds it, and with
+# its two optimizers built before `fit` by hand (which compile() now does itself).
+DISTRIBUTED_SCRIPT = """
+import json
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+import keras
+from gan_kit.gan import GAN
+from gan_kit.models import build_dcgan_discriminator, build_dcgan_generator
+
+small = {"base_filters": 4, "kernel_size": 3}
+images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+dataset = tf.data.Dataset.from_tensor_slices(images).batch(4)  # 2 images per replica
+
+
+def train(build_optimizers):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        generator = build_dcgan_generator(latent_dim=8, image_shape=(16, 16, 1), **small)
+        discriminator = build_dcgan_discriminator(image_shape=(16, 16, 1), **small)
+        gan = GAN(generator, discriminator, seed=0)
+        gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        if build_optimizers and not gan.d_optimizer.built:
+            gan.d_optimizer.build(discriminator.trainable_variables)
+            gan.g_optimizer.build(generator.trainable_variables)
+    before = [w.numpy().copy() for w in gan.trainable_weights]
+    try:
+        history = gan.fit(dataset, epochs=1, verbose=0, shuffle=False).history
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {str(error)[-500:]}"}
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "history": {key: float(values[0]) for key, values in history.items()},
+        "moved": [bool(not np.array_equal(b, w.numpy())) for b, w in zip(before, gan.trainable_weights)],
+        "d_iterations": int(gan.d_optimizer.iterations.numpy()),
+        "g_iterations": int(gan.g_optimizer.iterations.numpy()),
+        "random_draws": int(gan.random_draws.numpy()),
+    }
+
+
+print(json.dumps({"as_built": train(False), "optimizers_built": train(True)}))
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def distributed_process(request, tmp_path_factory):
+    """Starts the tf.distribute script with this module's first test, if its tests are selected.
+
+    It then runs beside the in-process tests, which spend most of their time tracing train steps
+    in one Python thread; `distributed` waits for its result.
+    """
+    wanted = any(
+        getattr(item, "module", None) is request.module and "mirrored" in item.name
+        for item in request.session.items
+    )
+    if not wanted:
+        yield None, None
+        return
+    folder = tmp_path_factory.mktemp("distribute")
+    (folder / "train_mirrored.py").write_text(DISTRIBUTED_SCRIPT)
+    with open(folder / "stdout", "w") as stdout, open(folder / "stderr", "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(folder / "train_mirrored.py")],
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    yield process, folder
+    if process.poll() is None:  # a test failed before waiting for it
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def distributed(distributed_process) -> dict:
+    process, folder = distributed_process
+    returncode = process.wait(timeout=600)
+    assert returncode == 0, (folder / "stderr").read_text()[-3000:]
+    return json.loads((folder / "stdout").read_text().strip().splitlines()[-1])
+
+
+def check_distributed_run(result: dict) -> None:
+    assert "error" not in result, result.get("error")
+    assert result["replicas"] == 2
+    assert all(np.isfinite(value) for value in result["history"].values())
+    assert all(result["moved"])
+    assert (result["d_iterations"], result["g_iterations"]) == (2, 2)  # 2 global batches of 4
+    # The counter is shared by the replicas: 2 draws per batch, not 2 per replica.
+    assert result["random_draws"] == 4
+
+
+def test_mirrored_strategy_trains_a_dcgan(distributed):
+    check_distributed_run(distributed["as_built"])
+
+
+def test_mirrored_strategy_trains_a_dcgan_with_its_optimizers_built(distributed):
+    # The same run with the repair applied from outside: the train step itself is sound.
+    check_distributed_run(distributed["optimizers_built"])
+
+
+# ===================================================================== argument checks
+def test_generator_and_discriminator_must_agree_on_labels():
+    keras.utils.set_random_seed(0)
+    conditional_generator, _ = mlp_networks(NUM_CLASSES)
+    _, discriminator = mlp_networks(None)
+    with pytest.raises(ValueError, match="both be conditional"):
+        GAN(conditional_generator, discriminator)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_critic": 0}, "n_critic"),
+        ({"latent_distribution": "gaussian"}, "latent_distribution"),
+        ({"fused": True, "n_critic": 2}, "n_critic=1"),
+        ({"fused": True, "gp_weight": 10.0}, "gp_weight=0"),
+    ],
+)
+def test_bad_gan_arguments_raise(kwargs, message):
+    generator, discriminator = mlp_networks(None)
+    with pytest.raises(ValueError, match=message):
+        GAN(generator, discriminator, **kwargs)
+
+
+def test_unknown_loss_names_the_choices():
+    gan = GAN(*mlp_networks(None))
+    with pytest.raises(ValueError, match="unknown loss 'nope'") as error:
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss="nope")
+    for name in losses.LOSS_PAIRS:
+        assert name in str(error.value)
+
+
+def test_label_smoothing_is_refused_for_wasserstein():
+    gan = GAN(*mlp_networks(None))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gan.compile(
+            keras.optimizers.Adam(),
+            keras.optimizers.Adam(),
+            loss="wasserstein",
+            label_smoothing=0.1,
+        )
+
+
+def test_label_smoothing_out_of_range_is_refused_at_compile():
+    gan = GAN(*mlp_networks(None))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), label_smoothing=1.0)
+
+
+@pytest.mark.parametrize("run_eagerly", MODES)
+def test_conditional_gan_without_labels_says_so(run_eagerly):
+    gan = make_gan("conditional_mlp", run_eagerly=run_eagerly)
+    with pytest.raises(ValueError, match="labels"):
+        fit(gan, make_dataset(False))
