@@ -7,6 +7,7 @@ leaves a checkpoint of the previous epoch and an extra frame that the resumed ru
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -83,8 +84,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+        # Metrics measured only every few epochs get NaN elsewhere, so that every list stays
+        # aligned with the epochs (plots leave gaps at NaN).
+        logs = logs or {}
+        done = max((len(values) for values in self.history.values()), default=0)
+        for key in set(self.history) | set(logs):
+            values = self.history.setdefault(key, [math.nan] * done)
+            values.append(float(logs.get(key, math.nan)))
         name = f"epoch_{epoch + 1:04d}.keras"
         write_atomically(self.checkpoint_dir / name, lambda tmp: self.model.save(tmp))
         write_json(

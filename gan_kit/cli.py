@@ -95,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     gif.add_argument("run_dir")
     gif.add_argument("--seconds-per-frame", type=float, default=0.4)
 
+    evaluate = commands.add_parser("eval", help="classifier metrics of a run or of a samples file")
+    evaluate.add_argument("run_dir", nargs="?", help="a run folder (or give --samples)")
+    evaluate.add_argument(
+        "--samples", help="a FILE.npz as `sample` writes: images uint8 (N, H, W, C)"
+    )
+    evaluate.add_argument("--dataset", help="the real data to compare with (with --samples)")
+    evaluate.add_argument("--n", type=positive_int, default=10_000, help="samples drawn from a run")
+    evaluate.add_argument("--seed", type=non_negative_int, default=0)
+    add_data_arguments(evaluate)
+
     explore = commands.add_parser("explore", help="latent-space pictures into RUN_DIR/explore/")
     explore.add_argument("run_dir")
     explore.add_argument("--seed", type=non_negative_int, default=0)
@@ -233,11 +243,76 @@ def cmd_gif(args) -> int:
     return 0
 
 
-def cmd_explore(args) -> int:
-    from gan_kit.explore import explore_run
+def cmd_eval(args) -> int:
+    import json
 
+    import numpy as np
+
+    from gan_kit import data, metrics, viz
+
+    if bool(args.run_dir) == bool(args.samples):
+        raise CommandError("eval takes a RUN_DIR or --samples FILE.npz (with --dataset), not both")
+    if args.samples:
+        if not args.dataset:
+            raise CommandError("--samples needs --dataset (mnist or fashion_mnist) to compare with")
+        try:
+            with np.load(args.samples) as saved:
+                images = saved["images"]
+                labels = saved["labels"] if "labels" in saved else None
+        except (OSError, KeyError, ValueError) as error:
+            raise CommandError(
+                f"cannot read {args.samples} ({error}); it must be a .npz with 'images' "
+                "uint8 (N, H, W, C) and optionally 'labels', as `sample` writes"
+            ) from None
+        if images.dtype != np.uint8:
+            raise CommandError(
+                f"'images' in {args.samples} are {images.dtype}; expected uint8 0..255"
+            )
+        dataset, out_dir = args.dataset, None
+    else:
+        from gan_kit.runs import load_run
+
+        gan, config = load_run(args.run_dir)
+        dataset, out_dir = config.dataset, Path(args.run_dir)
+        num_classes = data.get_dataset_info(dataset).num_classes
+        labels = (np.arange(args.n) % num_classes).astype("int32") if gan.conditional else None
+        images = viz.to_uint8(gan.generate(args.n, labels=labels, seed=args.seed))
+    scores = metrics.evaluate(
+        images,
+        dataset=dataset,
+        labels=labels,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        raw_dir=args.raw_dir,
+    )
+    if out_dir is not None:
+        (out_dir / "eval.json").write_text(json.dumps(scores, indent=2) + "\n")
+        train_images, _ = data.load_arrays(
+            dataset, "train", data_dir=args.data_dir, raw_dir=args.raw_dir
+        )
+        metrics.save_nearest_pairs(images[:500], train_images, out_dir / "nearest_pairs.png")
+    print(json.dumps(scores))
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from gan_kit import metrics
+    from gan_kit.explore import explore_run
+    from gan_kit.runs import load_run
+
+    _, config = load_run(args.run_dir)
+    classifier = None
+    if config.dataset in metrics.CLASSIFIER_DATASETS:
+        # Latent arithmetic groups z by what the kit's classifier sees in G(z).
+        classifier = metrics.load_classifier(
+            config.dataset, data_dir=args.data_dir, raw_dir=args.raw_dir
+        )
     summary = explore_run(
-        args.run_dir, seed=args.seed, data_dir=args.data_dir, raw_dir=args.raw_dir
+        args.run_dir,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        raw_dir=args.raw_dir,
+        classifier=classifier,
     )
     for name, path in summary["files"].items():
         print(f"{name:>16}: {path}")
@@ -260,6 +335,7 @@ COMMANDS = {
     "train": cmd_train,
     "sample": cmd_sample,
     "gif": cmd_gif,
+    "eval": cmd_eval,
     "explore": cmd_explore,
     "data": cmd_data,
 }

@@ -75,6 +75,10 @@ class TrainConfig:
     seed: int = 0
 
     grid_size: int = 8  # the per-epoch sample grid is grid_size x grid_size
+    # Classifier metrics (FD, coverage, ...) every N epochs on eval_samples images, and the
+    # checkpoint with the best FD kept (MNIST and Fashion-MNIST); None turns them off.
+    eval_every: int | None = None
+    eval_samples: int = 2000
     precision: str = "float32"  # "float32", "mixed_bfloat16", "mixed_float16"
     description: str = ""
 
@@ -113,7 +117,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("train_limit",):
+        for name in ("train_limit", "eval_every"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")

@@ -281,6 +281,7 @@ def train(
         grid.draw(0)
 
     checkpoint = callbacks.RunCheckpoint(run_dir / "checkpoints", history)
+    extra = [metrics_callback(config, gan, run_dir, data_dir, raw_dir)] if config.eval_every else []
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False
@@ -296,6 +297,7 @@ def train(
                 callbacks=[
                     callbacks.EpochTimer(),
                     grid,
+                    *extra,  # before the checkpoint, so its numbers enter the history
                     checkpoint,
                     keras.callbacks.TensorBoard(run_dir / "logs", write_graph=False),
                 ],
@@ -314,6 +316,34 @@ def train(
     return Run(
         run_dir, config, gan, checkpoint.history, len(next(iter(checkpoint.history.values()), []))
     )
+
+
+def metrics_callback(config: TrainConfig, gan: GAN, run_dir: Path, data_dir, raw_dir):
+    """Classifier metrics every `eval_every` epochs; keeps checkpoints/best.keras (lowest FD)."""
+    from gan_kit import metrics
+
+    classifier = metrics.load_classifier(config.dataset, data_dir=data_dir, raw_dir=raw_dir)
+    test_images, _ = data.load_arrays(config.dataset, "test", data_dir=data_dir, raw_dir=raw_dir)
+    _, real_features = metrics.classify(classifier, test_images)
+    best_path = run_dir / "checkpoints" / "best.json"
+
+    def keep_best(epoch: int, fd: float) -> None:
+        callbacks.write_atomically(
+            run_dir / "checkpoints" / "best.keras", lambda tmp: gan.save(tmp)
+        )
+        callbacks.write_json(best_path, {"epoch": epoch, "fd": fd})
+
+    callback = metrics.MetricsCallback(
+        classifier,
+        real_features,
+        every=config.eval_every,
+        n_samples=config.eval_samples,
+        on_new_best=keep_best,
+    )
+    if best_path.exists():  # a resumed run remembers its best
+        best = json.loads(best_path.read_text())
+        callback.best_fd, callback.best_epoch = best["fd"], best["epoch"]
+    return callback
 
 
 # ------------------------------------------------------------------------------ reports

@@ -192,3 +192,21 @@ def test_list_presets_names_every_preset_with_its_source(capsys):
     for name in PRESETS:
         assert name in out
     assert out.count("source:") == len(PRESETS)
+
+
+def test_eval_rejects_bad_samples_files(capsys, tmp_path):
+    import numpy as np
+
+    floats = tmp_path / "floats.npz"
+    np.savez(floats, images=np.zeros((4, 28, 28, 1), dtype="float32"))
+    status, err = run_cli(capsys, "eval", "--samples", str(floats), "--dataset", "mnist")
+    assert_one_line_error(status, err, "float32", "uint8")
+    status, err = run_cli(capsys, "eval", "--samples", str(floats))
+    assert_one_line_error(status, err, "--dataset")
+    (tmp_path / "junk.npz").write_text("not numpy")
+    status, err = run_cli(
+        capsys, "eval", "--samples", str(tmp_path / "junk.npz"), "--dataset", "mnist"
+    )
+    assert_one_line_error(status, err, "cannot read", "images")
+    status, err = run_cli(capsys, "eval")
+    assert_one_line_error(status, err, "RUN_DIR", "--samples")

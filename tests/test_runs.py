@@ -1,7 +1,6 @@
 """The main job on real MNIST: run folders, resume (also after a real kill), and sampling."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -64,46 +63,43 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     assert Image.open(tmp_path / "stopped" / "training.gif").n_frames == 4
 
 
+def start_training(config, run_dir, tfds_data_dir, raw_dir, **popen_kwargs):
+    """A real `python -m gan_kit train` in the background, and the path of its state file."""
+    config_path = run_dir.parent / f"{run_dir.name}.json"
+    config.save(config_path)
+    command = [sys.executable, "-m", "gan_kit", "train", "--config", str(config_path)]
+    command += ["--out", str(run_dir), "--data-dir", str(tfds_data_dir), "--raw-dir", str(raw_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen_kwargs)
+    return process, run_dir / "checkpoints" / "state.json"
+
+
+def wait_for_first_epoch(process, state_path, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if state_path.exists() and json.loads(state_path.read_text())["epoch"] >= 1:
+            return
+        time.sleep(0.05)
+
+
 def test_killed_training_process_resumes_without_loss(
     tmp_path, tfds_data_dir, raw_dir, tiny_config
 ):
     """Kill a real `python -m gan_kit train` mid-run, resume it from the command line, and
     compare with an uninterrupted run: same epochs, same frames, same weights."""
     config = replace(tiny_config, epochs=4, train_limit=1024)
-    config.save(tmp_path / "config.json")
-    env = {**os.environ, "GAN_KIT_RAW_DATA": str(raw_dir)}
-    common = ["--data-dir", str(tfds_data_dir)]
     run_dir = tmp_path / "killed"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gan_kit",
-            "train",
-            "--config",
-            str(tmp_path / "config.json"),
-            "--out",
-            str(run_dir),
-            *common,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process, state_path = start_training(
+        config, run_dir, tfds_data_dir, raw_dir, stderr=subprocess.DEVNULL
     )
-    state_path = run_dir / "checkpoints" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if state_path.exists() and json.loads(state_path.read_text())["epoch"] >= 1:
-            break
-        time.sleep(0.05)
+    wait_for_first_epoch(process, state_path)
     process.send_signal(signal.SIGKILL)
     process.wait()
     killed_at = json.loads(state_path.read_text())["epoch"]
     assert 1 <= killed_at < 4, "the run should be killed mid-way"
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "gan_kit", "train", "--resume", str(run_dir), *common],
-        env=env,
+        [sys.executable, "-m", "gan_kit", "train", "--resume", str(run_dir)]
+        + ["--data-dir", str(tfds_data_dir), "--raw-dir", str(raw_dir)],
         capture_output=True,
         text=True,
     )
@@ -167,34 +163,38 @@ def test_gif_command_rerenders_the_training_gif(tmp_path, run_kwargs, tiny_confi
 def test_ctrl_c_keeps_finished_epochs_and_says_how_to_resume(
     tmp_path, tfds_data_dir, raw_dir, tiny_config
 ):
-    replace(tiny_config, epochs=50, train_limit=1024).save(tmp_path / "config.json")
     run_dir = tmp_path / "interrupted"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gan_kit",
-            "train",
-            "--config",
-            str(tmp_path / "config.json"),
-            "--out",
-            str(run_dir),
-            "--data-dir",
-            str(tfds_data_dir),
-            "--raw-dir",
-            str(raw_dir),
-        ],
-        stdout=subprocess.DEVNULL,
+    process, state_path = start_training(
+        replace(tiny_config, epochs=50, train_limit=1024),
+        run_dir,
+        tfds_data_dir,
+        raw_dir,
         stderr=subprocess.PIPE,
         text=True,
     )
-    state_path = run_dir / "checkpoints" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and not state_path.exists():
-        time.sleep(0.05)
+    wait_for_first_epoch(process, state_path)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=600)  # it still writes the plots and GIF
     assert process.returncode == 130, stderr[-2000:]
     assert f"--resume {run_dir}" in stderr and "Traceback" not in stderr
     assert json.loads(state_path.read_text())["epoch"] >= 1
     assert (run_dir / "history.png").exists() and (run_dir / "training.gif").exists()
+
+
+def test_metrics_every_epoch_enter_the_history_and_keep_the_best_checkpoint(
+    tmp_path, run_kwargs, tiny_config, monkeypatch
+):
+    from gan_kit import metrics
+
+    # An untrained classifier stands in for the cached one: this tests the wiring, not the
+    # numbers (tests/test_metrics.py pins those), and saves training one here.
+    monkeypatch.setattr(metrics, "load_classifier", lambda *a, **k: metrics.build_classifier())
+    config = replace(tiny_config, epochs=2, eval_every=1, eval_samples=200)
+    run_dir = train(config, tmp_path / "measured", **run_kwargs).run_dir
+    history = json.loads((run_dir / "checkpoints" / "state.json").read_text())["history"]
+    assert len(history["fd"]) == len(history["d_loss"]) == 2
+    assert all(np.isfinite(history["fd"]))
+    best = json.loads((run_dir / "checkpoints" / "best.json").read_text())
+    assert best["fd"] == min(history["fd"]) and best["epoch"] in (1, 2)
+    assert (run_dir / "checkpoints" / "best.keras").exists()
+    assert "fd" in (run_dir / "history.csv").read_text().splitlines()[0]
