@@ -319,6 +319,8 @@ def cmd_explore(args) -> int:
     inversion = summary["inversion"]
     print(f"inversion MSE, images G made: {inversion['generated_mse']}")
     print(f"inversion MSE, real images:   {inversion['real_mse']}")
+    for row in summary.get("truncation", []):
+        print("truncation " + ", ".join(f"{key} {value}" for key, value in row.items()))
     return 0
 
 

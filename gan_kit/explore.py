@@ -98,6 +98,8 @@ def explore_run(
         written["arithmetic"] = _arithmetic(gan, classifier, out / "arithmetic.png", seed)
 
     summary = {"files": {name: str(path) for name, path in written.items()}, "inversion": inversion}
+    if classifier is not None and gan.latent_distribution == "normal":
+        summary["truncation"] = _truncation_scores(gan, classifier, config, seed, data_dir, raw_dir)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -133,6 +135,34 @@ def _inversion(gan, config, seed, steps, data_dir, raw_dir) -> dict:
         "generated_mse": [round(float(e), 5) for e in own["errors"]],
         "real_mse": [round(float(e), 5) for e in other["errors"]],
     }
+
+
+def _truncation_scores(gan, classifier, config, seed, data_dir, raw_dir, n: int = 1000) -> list:
+    """Quality against diversity: precision and confidence rise as z is truncated, recall and
+    coverage fall (Brock et al. 2018)."""
+    from gan_kit import metrics
+
+    real, _ = data.load_arrays(
+        config.dataset, "test", data_dir=data_dir, raw_dir=raw_dir, limit=5000
+    )
+    _, real_features = metrics.classify(classifier, real)
+    rows = []
+    for threshold in (0.5, 1.0, 1.5, 2.0, float("inf")):
+        z = latent.truncated_normal_latents(n, gan.latent_dim, threshold, seed=seed)
+        labels = _cycle(n, 10, gan)
+        probabilities, features = metrics.classify(classifier, gan.generate(z=z, labels=labels))
+        scores = metrics.score_features(
+            real_features, features, probabilities, kid=False, seed=seed
+        )
+        rows.append(
+            {"threshold": threshold}
+            | {
+                key: round(float(scores[key]), 4)
+                for key in ("fd", "precision", "recall", "confident_share")
+            }
+            | {"classes_covered": int(scores["classes_covered"])}
+        )
+    return rows
 
 
 def _arithmetic(gan, classifier, path: Path, seed: int, source: int = 1, target: int = 7) -> Path:

@@ -123,6 +123,8 @@ CUSTOM = TrainConfig(
     train_limit=1000,
     seed=7,
     grid_size=4,
+    eval_every=2,
+    eval_samples=500,
     precision="mixed_bfloat16",
     description="every field set",
 )
