@@ -298,9 +298,9 @@ def cmd_eval(args) -> int:
 def cmd_explore(args) -> int:
     from gan_kit import metrics
     from gan_kit.explore import explore_run
-    from gan_kit.runs import load_run
+    from gan_kit.runs import read_run_config
 
-    _, config = load_run(args.run_dir)
+    config = read_run_config(args.run_dir)
     classifier = None
     if config.dataset in metrics.CLASSIFIER_DATASETS:
         # Latent arithmetic groups z by what the kit's classifier sees in G(z).

@@ -37,17 +37,14 @@ def explore_run(
     gan, config = load_run(run_dir)
     out = run_dir / "explore"
     out.mkdir(exist_ok=True)
-    num_classes = data.get_dataset_info(config.dataset).num_classes
+    num_classes = _num_classes(config)
     labels = (np.arange(4) % num_classes).astype("int32") if gan.conditional else None
     written = {}
 
     z = gan.sample_latent(8, seed=seed)
     rows = [
-        images
+        latent.interpolation_strip(gan, z[:4], z[4:], steps=10, method=method, labels=labels)
         for method in ("lerp", "slerp")
-        for images in [
-            latent.interpolation_strip(gan, z[:4], z[4:], steps=10, method=method, labels=labels)
-        ]
     ]
     # Interleave so each lerp row sits above the slerp row of the same pair.
     strips = np.stack([rows[m][p] for p in range(4) for m in range(2)])
@@ -104,13 +101,17 @@ def explore_run(
     return summary
 
 
+def _num_classes(config) -> int | None:
+    return data.get_dataset_info(config.dataset).num_classes
+
+
 def _cycle(n: int, num_classes: int | None, gan) -> np.ndarray | None:
     return (np.arange(n) % num_classes).astype("int32") if gan.conditional else None
 
 
 def _inversion(gan, config, seed, steps, data_dir, raw_dir) -> dict:
     """Invert 6 images G made itself and 6 real test images; G's own should come back closely."""
-    labels = _cycle(6, 10, gan)
+    labels = _cycle(6, _num_classes(config), gan)
     made = gan.generate(6, labels=labels, seed=seed + 1)
     real, real_labels = data.load_arrays(
         config.dataset, "test", data_dir=data_dir, raw_dir=raw_dir, limit=6
@@ -149,7 +150,7 @@ def _truncation_scores(gan, classifier, config, seed, data_dir, raw_dir, n: int 
     rows = []
     for threshold in (0.5, 1.0, 1.5, 2.0, float("inf")):
         z = latent.truncated_normal_latents(n, gan.latent_dim, threshold, seed=seed)
-        labels = _cycle(n, 10, gan)
+        labels = _cycle(n, _num_classes(config), gan)
         probabilities, features = metrics.classify(classifier, gan.generate(z=z, labels=labels))
         scores = metrics.score_features(
             real_features, features, probabilities, kid=False, seed=seed

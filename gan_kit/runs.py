@@ -142,6 +142,12 @@ def load_checkpoint(path: Path) -> GAN:
     return gan
 
 
+def read_run_config(run_dir: str | Path) -> TrainConfig:
+    """The configuration of a run folder that has a checkpoint (RunError otherwise)."""
+    read_state(Path(run_dir))
+    return TrainConfig.load(Path(run_dir) / "config.json")
+
+
 def load_run(run_dir: str | Path) -> tuple[GAN, TrainConfig]:
     """The trained model of a run folder (its newest checkpoint) and its configuration."""
     run_dir = Path(run_dir)

@@ -65,3 +65,18 @@ def tiny_config():
         train_limit=256,
         grid_size=4,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_conditional_config(tiny_config):
+    """The class-conditional MLP GAN of seed 001, tiny, for one-epoch runs."""
+    from dataclasses import replace
+
+    return replace(
+        tiny_config,
+        model="mlp",
+        conditional=True,
+        epochs=1,
+        generator_kwargs={"hidden_units": (32,)},
+        discriminator_kwargs={"hidden_units": (32,)},
+    )

@@ -125,17 +125,15 @@ def test_label_errors(capsys, tmp_path, finished_run):
     assert_one_line_error(status, err, ".npz")
 
 
-def test_label_outside_the_classes(capsys, tmp_path, tfds_data_dir, raw_dir, tiny_config):
-    config = replace(
-        tiny_config,
-        model="mlp",
-        conditional=True,
-        epochs=1,
-        generator_kwargs={"hidden_units": (8,)},
-        discriminator_kwargs={"hidden_units": (8,)},
-    )
+def test_label_outside_the_classes(
+    capsys, tmp_path, tfds_data_dir, raw_dir, tiny_config, tiny_conditional_config
+):
     run_dir = train(
-        config, tmp_path / "cgan", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0
+        tiny_conditional_config,
+        tmp_path / "cgan",
+        data_dir=tfds_data_dir,
+        raw_dir=raw_dir,
+        verbose=0,
     ).run_dir
     status, err = run_cli(
         capsys, "sample", str(run_dir), "--label", "10", "--out", str(tmp_path / "s.npz")

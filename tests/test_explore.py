@@ -15,19 +15,11 @@ from gan_kit.runs import train
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config):
+def runs(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config, tiny_conditional_config):
     root = tmp_path_factory.mktemp("explore")
     kwargs = {"data_dir": tfds_data_dir, "raw_dir": raw_dir, "verbose": 0}
     plain = train(replace(tiny_config, epochs=1), root / "plain", **kwargs).run_dir
-    conditional = replace(
-        tiny_config,
-        model="mlp",
-        conditional=True,
-        epochs=1,
-        generator_kwargs={"hidden_units": (32,)},
-        discriminator_kwargs={"hidden_units": (32,)},
-    )
-    return plain, train(conditional, root / "conditional", **kwargs).run_dir
+    return plain, train(tiny_conditional_config, root / "conditional", **kwargs).run_dir
 
 
 def test_explore_writes_every_picture(runs, tfds_data_dir, raw_dir):

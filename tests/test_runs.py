@@ -114,17 +114,9 @@ def test_killed_training_process_resumes_without_loss(
 
 
 def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(
-    tmp_path, run_kwargs, tiny_config
+    tmp_path, run_kwargs, tiny_config, tiny_conditional_config
 ):
-    config = replace(
-        tiny_config,
-        model="mlp",
-        conditional=True,
-        generator_kwargs={"hidden_units": (32,)},
-        discriminator_kwargs={"hidden_units": (32,)},
-        epochs=1,
-    )
-    run_dir = train(config, tmp_path / "cgan", **run_kwargs).run_dir
+    run_dir = train(tiny_conditional_config, tmp_path / "cgan", **run_kwargs).run_dir
     classes = Image.open(run_dir / "classes.png")
     assert classes.height > classes.width  # ten rows of grid_size=4 columns
 
