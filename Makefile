@@ -1,7 +1,7 @@
 # gan_kit: two commands set up a fresh machine.
 #   make install   create .venv/ with the pinned, tested requirements and gan_kit in editable mode
 #   make demo      train the demo GAN on MNIST (about five minutes on a 2-core CPU)
-#   make test      run the test suite (no network needed)
+#   make test      run the test suite and the notebooks in smoke mode (no network needed)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +12,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo data lint clean
+.PHONY: install test demo data notebooks lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test:
 
 demo:
 	$(PY) -m gan_kit train --preset demo --out runs/demo --overwrite
+
+# Re-execute the course notebooks in place (quick mode unless GAN_KIT_MODE is set) and print
+# each one's wall time; NOTEBOOKS=notebooks/04_dcgan.ipynb runs just one.
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+notebooks:
+	@for nb in $(NOTEBOOKS); do \
+		start=$$(date +%s); \
+		GAN_KIT_MODE=$${GAN_KIT_MODE:-quick} $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+			--inplace --ExecutePreprocessor.timeout=3600 $$nb || exit 1; \
+		echo "$$nb: $$(( $$(date +%s) - start )) s"; \
+	done
 
 data:
 	$(PY) -m gan_kit data mnist fashion_mnist

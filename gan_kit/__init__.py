@@ -9,7 +9,8 @@ The public API in a few names (each imported on first use, so `import gan_kit` i
 Modules: `config` (TrainConfig), `models/` (builders, one file per family), `losses`,
 `gan` (the keras.Model with the custom train_step), `families` (which networks go
 together), `data` (tf.data pipelines), `viz` (grids, plots, GIFs), `callbacks`,
-`runs` (train into run folders, checkpoints, resume), `presets`, `cli`.
+`runs` (train into run folders, checkpoints, resume), `presets`, `metrics`, `latent`,
+`explore`, `hardware` (devices and precision), `course` (what the notebooks share), `cli`.
 """
 
 import importlib
@@ -31,10 +32,15 @@ _SUBMODULES = {
     "callbacks",
     "cli",
     "config",
+    "course",
     "data",
+    "explore",
     "families",
     "gan",
+    "hardware",
+    "latent",
     "losses",
+    "metrics",
     "models",
     "presets",
     "runs",

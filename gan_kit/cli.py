@@ -13,10 +13,11 @@ Bad input ends with one line, `error: <problem>; <fix>`, and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+from gan_kit import hardware
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -343,26 +344,9 @@ COMMANDS = {
 }
 
 
-def quiet_tensorflow_import() -> None:
-    """Import TensorFlow and find its devices with stderr closed: its C++ loader prints
-    CUDA-probe lines that no log level silences, burying this command line's one-line errors."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_tensorflow_import()
+    hardware.quiet_tensorflow_import()
     if not sys.stderr.isatty():
         import tensorflow_datasets as tfds
 

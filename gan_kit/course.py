@@ -1,0 +1,131 @@
+"""What every course notebook shares: the setup line, the mode switch and reusable runs.
+
+A notebook starts with `mode = course.setup()` and sizes its work with
+`course.by_mode(smoke=..., quick=..., full=...)`: smoke takes seconds (CI), quick a few
+minutes on a laptop CPU, full wants a GPU. Runs that several notebooks use (the DCGAN of
+notebook 4 is evaluated in 8 and explored in 9) are trained once into
+`runs/course/<mode>/<name>` by `course_run`, and reused, or resumed after an interruption,
+when the same configuration asks for them again.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+from gan_kit.config import TrainConfig, get_mode
+
+T = TypeVar("T")
+
+REPOSITORY = "https://github.com/gan-kit/gan_kit"
+COURSE_RUNS = Path("runs") / "course"
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def setup(seed: int = 0) -> str:
+    """Seed Python, NumPy and TensorFlow, print versions, mode and device; return the mode."""
+    from gan_kit import __version__, hardware
+
+    hardware.quiet_tensorflow_import()
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    mode = get_mode()
+    keras.utils.set_random_seed(seed)
+    print(
+        f"gan_kit {__version__} | TensorFlow {tf.__version__} | Keras {keras.__version__} | "
+        f"NumPy {np.__version__} | Python {platform.python_version()}"
+    )
+    where = "Colab" if in_colab() else "local Jupyter"
+    print(f"mode: {mode} (set GAN_KIT_MODE to smoke, quick or full) | {where} | seed {seed}")
+    print(f"device: {hardware.describe()}")
+    return mode
+
+
+def by_mode(*, smoke: T, quick: T, full: T) -> T:
+    """The value for the current `GAN_KIT_MODE`."""
+    return {"smoke": smoke, "quick": quick, "full": full}[get_mode()]
+
+
+def run_dir_for(name: str, root: str | Path | None = None) -> Path:
+    return Path(root) if root is not None else COURSE_RUNS / get_mode() / name
+
+
+def course_run(
+    name: str,
+    config: TrainConfig,
+    *,
+    root: str | Path | None = None,
+    verbose: int | str = 1,
+) -> Path:
+    """Train `config` into runs/course/<mode>/<name>, or reuse that run; return its folder.
+
+    A finished run with the same configuration is reused as it is; an interrupted one is
+    resumed; a run of a different configuration is replaced.
+    """
+    from gan_kit import runs
+
+    run_dir = run_dir_for(name, root)
+    state_path = run_dir / "checkpoints" / "state.json"
+    config_path = run_dir / "config.json"
+    same = config_path.exists() and json.loads(config_path.read_text()) == json.loads(
+        json.dumps(config.to_dict())
+    )
+    if same and state_path.exists():
+        done = int(json.loads(state_path.read_text())["epoch"])
+        if done >= config.epochs:
+            print(f"reusing {run_dir} ({done} epochs, trained earlier with this configuration)")
+            return run_dir
+        print(f"resuming {run_dir} from epoch {done}")
+        runs.train(run_dir=run_dir, resume=True, verbose=verbose)
+        return run_dir
+    runs.train(config, run_dir, overwrite=True, verbose=verbose)
+    return run_dir
+
+
+def show_gif(path: str | Path, width: int | None = None):
+    """Display a GIF inline (Jupyter, Colab, and the notebook viewer on GitHub)."""
+    from IPython.display import Image
+
+    return Image(filename=str(path), width=width)
+
+
+# ------------------------------------------------------------------------- shared runs
+# The runs several notebooks share. Quick mode: 8 epochs of 8,000 images at batch 32
+# (2,000 steps, a few minutes on 2 CPU cores) gives recognisable digits and a 9-frame GIF.
+
+
+def dcgan_mnist_config() -> TrainConfig:
+    """The DCGAN of notebook 4 (the demo preset's networks), sized by mode."""
+    from dataclasses import replace
+
+    from gan_kit.presets import get_preset
+
+    demo = get_preset("demo").config
+    return by_mode(
+        smoke=replace(
+            demo,
+            latent_dim=32,
+            generator_kwargs={"base_filters": 8, "kernel_size": 4},
+            discriminator_kwargs={"base_filters": 8, "kernel_size": 4},
+            epochs=2,
+            train_limit=512,
+            grid_size=6,
+        ),
+        quick=replace(demo, epochs=8, train_limit=8000),
+        full=replace(demo, epochs=20, batch_size=64),
+    )
+
+
+def conditional_mnist_config() -> TrainConfig:
+    """The class-conditional DCGAN of notebook 7: the same networks, labels into both."""
+    from dataclasses import replace
+
+    return replace(dcgan_mnist_config(), conditional=True, grid_size=10)
