@@ -57,6 +57,10 @@ class TrainConfig:
     gp_weight: float = 0.0  # lambda = 10 in Gulrajani et al. 2017
     clip_value: float | None = None  # c = 0.01 in Arjovsky et al. 2017
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    # Std of Gaussian "instance noise" added to everything the discriminator sees, real and
+    # fake (Sonderby et al. 2016, arXiv:1610.04490; Arjovsky & Bottou 2017, arXiv:1701.04862):
+    # it makes the two distributions overlap, so D cannot become perfect. 0 turns it off.
+    instance_noise: float = 0.0
     ema_decay: float | None = None
     # The TF tutorial's simultaneous update: one generator pass for both steps (k = 1 only).
     fused: bool = False
@@ -131,6 +135,11 @@ class TrainConfig:
             )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        noise = self.instance_noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0.0 <= noise < 10:
+            raise ValueError(
+                f"instance_noise is a standard deviation in [0, 10) (try 0.1), got {noise!r}"
+            )
         if self.fused and (self.n_critic != 1 or self.gp_weight):
             raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:

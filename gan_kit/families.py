@@ -100,8 +100,18 @@ def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimize
     raise ValueError(f"unknown optimizer {config.optimizer!r}; choose adam, rmsprop or sgd")
 
 
-def build_gan(config: TrainConfig, image_shape, num_classes: int | None = None) -> GAN:
-    """The compiled training model that `config` describes."""
+def build_gan(
+    config: TrainConfig,
+    image_shape,
+    num_classes: int | None = None,
+    *,
+    instance_noise_steps: int | None = None,
+) -> GAN:
+    """The compiled training model that `config` describes.
+
+    `instance_noise_steps`: anneal `config.instance_noise` to 0 over this many training steps
+    (the caller knows the run's length); None keeps it constant.
+    """
     generator, discriminator = build_networks(config, image_shape, num_classes)
     gan = GAN(
         generator,
@@ -114,6 +124,8 @@ def build_gan(config: TrainConfig, image_shape, num_classes: int | None = None) 
         ema_decay=config.ema_decay,
         fused=config.fused,
         seed=config.seed,
+        instance_noise=config.instance_noise,
+        instance_noise_steps=instance_noise_steps,
         name=f"{config.model}_gan",
     )
     gan.compile(

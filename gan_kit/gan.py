@@ -47,6 +47,13 @@ class GAN(keras.Model):
         fused: use `fused_step`, the simultaneous update of the TensorFlow DCGAN tutorial, in
             which one generator forward pass serves both updates (about a third less generator
             work). Needs n_critic = 1 and no gradient penalty.
+        instance_noise: std of the Gaussian noise added to every image the discriminator sees,
+            real and fake, in all steps (Sonderby et al. 2016, arXiv:1610.04490, Sec. 3.1;
+            Arjovsky & Bottou 2017, arXiv:1701.04862, Sec. 3): the noisy distributions overlap,
+            so D cannot separate them perfectly and the generator's gradient does not vanish.
+            0 turns it off.
+        instance_noise_steps: anneal the noise linearly to 0 over this many training steps
+            (`train_step` calls), as Sonderby et al. do; None keeps it constant.
         seed: seeds the model's random generator (noise and penalty weights), so the same
             seed gives the same run on a CPU.
     """
@@ -64,6 +71,8 @@ class GAN(keras.Model):
         ema_decay: float | None = None,
         fused: bool = False,
         seed: int = 0,
+        instance_noise: float = 0.0,
+        instance_noise_steps: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,6 +84,13 @@ class GAN(keras.Model):
             raise ValueError(
                 "fused=True shares one generator pass between the two updates, so it needs "
                 "n_critic=1 and gp_weight=0; use fused=False (Algorithm 1's alternating steps)"
+            )
+        if not 0.0 <= instance_noise < 10.0:
+            raise ValueError(f"instance_noise is a std in [0, 10) (try 0.1), got {instance_noise}")
+        if instance_noise_steps is not None and instance_noise_steps < 1:
+            raise ValueError(
+                "instance_noise_steps must be a positive number of steps, or None for constant "
+                f"noise; got {instance_noise_steps}"
             )
         if _needs_labels(generator) != _needs_labels(discriminator):
             raise ValueError(
@@ -92,12 +108,27 @@ class GAN(keras.Model):
         self.ema_decay = ema_decay
         self.fused = bool(fused)
         self.seed = int(seed)
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = (
+            None if instance_noise_steps is None else int(instance_noise_steps)
+        )
         # Noise is drawn statelessly from (seed, draw counter): the counter is a model
         # variable, so checkpoints carry the random state and a resumed run draws what an
         # uninterrupted one would. (keras.random.SeedGenerator state is not saved.)
         self.random_draws = keras.Variable(
             0, dtype="int64", trainable=False, name="random_draws", aggregation="only_first_replica"
         )
+
+        if self.instance_noise:
+            # Steps taken, for the annealing; only with noise, so that checkpoints without it
+            # keep their variables.
+            self.instance_noise_updates = keras.Variable(
+                0,
+                dtype="int64",
+                trainable=False,
+                name="instance_noise_updates",
+                aggregation="only_first_replica",
+            )
 
         self.ema_generator = None
         if ema_decay is not None:
@@ -200,6 +231,9 @@ class GAN(keras.Model):
             g_loss = self.g_step(labels, batch_size)
         if self.ema_generator is not None:
             self._update_ema()
+        if self.instance_noise:
+            # After the step: the first step sees the full std, step T - 1 the last bit of it.
+            self.instance_noise_updates.assign_add(1)
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -212,8 +246,12 @@ class GAN(keras.Model):
         z = self.sample_z(batch_size)
         fake_images = self.generator(self._with_labels(z, labels), training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self._with_labels(real_images, labels), training=True)
-            fake_logits = self.discriminator(self._with_labels(fake_images, labels), training=True)
+            real_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(real_images), labels), training=True
+            )
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
+            )
             d_loss = self._discriminator_loss(real_logits, fake_logits)
             if self.gp_weight > 0:
                 # One mixing weight per sample, uniform on [0, 1] (Gulrajani et al. 2017).
@@ -236,7 +274,9 @@ class GAN(keras.Model):
         z = self.sample_z(batch_size)
         with tf.GradientTape() as tape:
             fake_images = self.generator(self._with_labels(z, labels), training=True)
-            fake_logits = self.discriminator(self._with_labels(fake_images, labels), training=True)
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
+            )
             g_loss = self.g_loss_fn(fake_logits)
             scaled_loss = self._scale_for_gradients(self.g_optimizer, g_loss)
         self._apply(self.g_optimizer, tape, scaled_loss, self.generator.trainable_weights)
@@ -252,8 +292,12 @@ class GAN(keras.Model):
         z = self.sample_z(batch_size)
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fake_images = self.generator(self._with_labels(z, labels), training=True)
-            real_logits = self.discriminator(self._with_labels(real_images, labels), training=True)
-            fake_logits = self.discriminator(self._with_labels(fake_images, labels), training=True)
+            real_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(real_images), labels), training=True
+            )
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
+            )
             d_loss = self._discriminator_loss(real_logits, fake_logits)
             g_loss = self.g_loss_fn(fake_logits)
             scaled_d_loss = self._scale_for_gradients(self.d_optimizer, d_loss)
@@ -263,6 +307,22 @@ class GAN(keras.Model):
         if self.clip_value is not None:
             losses.clip_weights(self.discriminator, self.clip_value)
         return d_loss, g_loss, real_logits, fake_logits
+
+    def instance_noise_std(self):
+        """The instance-noise std of the current step: sigma * max(0, 1 - t / T), or sigma."""
+        if not self.instance_noise:
+            return ops.convert_to_tensor(0.0)
+        if self.instance_noise_steps is None:
+            return ops.convert_to_tensor(self.instance_noise)
+        done = ops.cast(self.instance_noise_updates.value, "float32") / self.instance_noise_steps
+        return self.instance_noise * ops.maximum(0.0, 1.0 - done)
+
+    def _add_instance_noise(self, images):
+        """images + N(0, std^2) per pixel, drawn with the model's seed; images if off."""
+        if not self.instance_noise:
+            return images
+        noise = tf.random.stateless_normal(tf.shape(images), self.next_seed(), dtype=images.dtype)
+        return images + ops.cast(self.instance_noise_std(), images.dtype) * noise
 
     def _discriminator_loss(self, real_logits, fake_logits):
         if self.label_smoothing:
@@ -380,6 +440,8 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "fused": self.fused,
             "seed": self.seed,
+            "instance_noise": self.instance_noise,
+            "instance_noise_steps": self.instance_noise_steps,
         }
 
     @classmethod

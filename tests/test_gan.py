@@ -712,3 +712,98 @@ def test_conditional_gan_without_labels_says_so(run_eagerly):
     gan = make_gan("conditional_mlp", run_eagerly=run_eagerly)
     with pytest.raises(ValueError, match="labels"):
         fit(gan, make_dataset(False))
+
+
+# ====================================================================== instance noise
+def _noise_gan(**kwargs) -> GAN:
+    keras.utils.set_random_seed(0)
+    gan = GAN(*mlp_networks(None), latent_dim=LATENT_DIM, **kwargs)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    return gan
+
+
+class _RecordingDiscriminator:
+    """Wraps a discriminator and keeps every input it is called with (eager steps only)."""
+
+    def __init__(self, discriminator):
+        self.discriminator, self.inputs = discriminator, []
+
+    def __call__(self, x, training=False):
+        self.inputs.append(np.array(x))
+        return self.discriminator(x, training=training)
+
+    def __getattr__(self, name):
+        return getattr(self.discriminator, name)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_instance_noise_reaches_every_input_of_the_discriminator(fused):
+    gan = _noise_gan(instance_noise=0.5, fused=fused)
+    real = tf.zeros((BATCH, *IMAGE_SHAPE))
+    recorder = _RecordingDiscriminator(gan.discriminator)
+    gan.discriminator = recorder
+    try:
+        if fused:
+            gan.fused_step(real, None, BATCH)
+        else:
+            gan.d_step(real, None, BATCH)
+            gan.g_step(None, BATCH)
+    finally:
+        gan.discriminator = recorder.discriminator
+    seen_real = recorder.inputs[0]
+    # The real batch is all zeros: what D saw is the noise alone, with the std asked for.
+    assert seen_real.std() == pytest.approx(0.5, rel=0.1)
+    # Fake images are tanh outputs in (-1, 1): with noise some inputs leave that range.
+    assert all(np.abs(x).max() > 1.0 for x in recorder.inputs[1:])
+    assert len(recorder.inputs) == (2 if fused else 3)
+
+
+def test_instance_noise_anneals_linearly_to_zero():
+    gan = _noise_gan(instance_noise=0.4, instance_noise_steps=4)
+    data = tf.data.Dataset.from_tensor_slices(tf.zeros((BATCH * 6, *IMAGE_SHAPE))).batch(BATCH)
+    stds = []
+    for _ in range(6):
+        gan.fit(data.take(1), epochs=1, verbose=0)
+        stds.append(round(float(gan.instance_noise_std()), 6))
+    assert stds == [0.3, 0.2, 0.1, 0.0, 0.0, 0.0]
+    assert float(_noise_gan(instance_noise=0.4).instance_noise_std()) == pytest.approx(0.4)
+
+
+def test_no_instance_noise_adds_no_variable_and_no_draws():
+    # Checkpoints of runs without noise keep their variables; the noise stream is unchanged.
+    gan = _noise_gan()
+    assert not hasattr(gan, "instance_noise_updates")
+    real = tf.zeros((BATCH, *IMAGE_SHAPE))
+    gan.d_step(real, None, BATCH)
+    assert int(gan.random_draws) == 1
+    noisy = _noise_gan(instance_noise=0.1)
+    noisy.d_step(real, None, BATCH)
+    assert int(noisy.random_draws) == 3  # z, then noise for the real and the fake batch
+
+
+def test_instance_noise_survives_the_config_round_trip_and_reaches_the_gan():
+    from gan_kit.config import TrainConfig
+    from gan_kit.families import build_gan
+
+    config = TrainConfig(model="mlp", latent_dim=LATENT_DIM, instance_noise=0.2)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    gan = build_gan(config, IMAGE_SHAPE, instance_noise_steps=100)
+    assert (gan.instance_noise, gan.instance_noise_steps) == (0.2, 100)
+    assert GAN.from_config(gan.get_config()).instance_noise == 0.2
+
+
+@pytest.mark.parametrize("value", [-0.1, 10.0, "0.1", True])
+def test_config_refuses_bad_instance_noise(value):
+    from gan_kit.config import TrainConfig
+
+    with pytest.raises(ValueError, match="instance_noise"):
+        TrainConfig(instance_noise=value).validate()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"instance_noise": -1.0}, "instance_noise"), ({"instance_noise_steps": 0}, "positive")],
+)
+def test_gan_refuses_bad_instance_noise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GAN(*mlp_networks(None), **kwargs)

@@ -110,6 +110,7 @@ CUSTOM = TrainConfig(
     gp_weight=10.0,
     clip_value=0.01,
     label_smoothing=0.1,
+    instance_noise=0.05,
     ema_decay=0.999,
     fused=True,
     optimizer="rmsprop",
