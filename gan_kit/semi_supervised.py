@@ -28,7 +28,7 @@ mean of an intermediate feature layer on real and generated batches (feature mat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -38,6 +38,7 @@ from keras import layers, ops
 
 from gan_kit import data, losses
 from gan_kit.models._common import check_image_shape, check_num_classes, check_positive_int
+from gan_kit.viz import _NotebookFigure
 
 Tensor = Any
 
@@ -555,6 +556,24 @@ def make_test_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 
     return data.make_dataset(images, labels, batch_size=batch_size, epochs=1)
 
 
+def predict_classes(
+    discriminator: keras.Model, images: np.ndarray, batch_size: int = 1000
+) -> np.ndarray:
+    """argmax_k l_k(x) in inference mode (no noise): int64 (N,).
+
+    Args:
+        discriminator: a `build_ssgan_discriminator` network (or a model giving (B, K) logits).
+        images: uint8 (N, H, W, C), or float32 already in [-1, 1].
+    """
+    images = to_model_range(images)
+    predicted = []
+    for start in range(0, len(images), batch_size):
+        outputs = discriminator(images[start : start + batch_size], training=False)
+        logits = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        predicted.append(np.argmax(ops.convert_to_numpy(logits), axis=-1))
+    return np.concatenate(predicted) if predicted else np.zeros(0, np.int64)
+
+
 def evaluate_accuracy(
     discriminator: keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000
 ) -> float:
@@ -565,17 +584,10 @@ def evaluate_accuracy(
         images: uint8 (N, H, W, C), or float32 already in [-1, 1].
         labels: int class ids (N,).
     """
-    images = to_model_range(images)
     labels = np.asarray(labels)
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (>0); got {len(images)}, {len(labels)}")
-    correct = 0
-    for start in range(0, len(images), batch_size):
-        outputs = discriminator(images[start : start + batch_size], training=False)
-        logits = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        predicted = np.argmax(ops.convert_to_numpy(logits), axis=-1)
-        correct += int(np.sum(predicted == labels[start : start + batch_size]))
-    return correct / len(images)
+    return float(np.mean(predict_classes(discriminator, images, batch_size) == labels))
 
 
 def train_supervised_baseline(
@@ -633,3 +645,39 @@ def train_supervised_baseline(
         validation_data=validation_data,
         verbose=verbose,
     )
+
+
+def plot_accuracy_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    title: str | None = None,
+    chance: float | None = None,
+) -> _NotebookFigure:
+    """Test accuracy against training steps, one line per model.
+
+    Args:
+        curves: label -> (steps, accuracies), e.g. {"SSGAN": ([200, 400], [0.8, 0.85])}.
+        title: optional title.
+        chance: draw a dashed line at this accuracy (1 / K for K balanced classes).
+
+    Returns:
+        The matplotlib ``Figure``; a notebook shows it when it is the cell's value.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: (steps, accuracies)}")
+    fig = _NotebookFigure(figsize=(6.0, 3.6))
+    ax = fig.subplots()
+    for label, (steps, accuracies) in curves.items():
+        if len(steps) != len(accuracies):
+            raise ValueError(f"{label!r}: {len(steps)} steps but {len(accuracies)} accuracies")
+        ax.plot(steps, accuracies, marker="o", markersize=3, label=label)
+    if chance is not None:
+        ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

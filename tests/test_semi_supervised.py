@@ -276,3 +276,15 @@ def test_evaluate_accuracy_rejects_mismatched_lengths():
     _, discriminator = _networks()
     with pytest.raises(ValueError, match="as many labels"):
         ss.evaluate_accuracy(discriminator, _images(3), [0, 1])
+
+
+def test_plot_accuracy_curves():
+    fig = ss.plot_accuracy_curves(
+        {"SSGAN": ([1, 2], [0.5, 0.8]), "baseline": ([1, 2], [0.4, 0.6])}, chance=0.1
+    )
+    assert len(fig.axes[0].lines) == 3
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="2 steps but 1"):
+        ss.plot_accuracy_curves({"x": ([1, 2], [0.5])})
+    with pytest.raises(ValueError, match="empty"):
+        ss.plot_accuracy_curves({})
