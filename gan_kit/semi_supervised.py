@@ -23,7 +23,9 @@ mean of an intermediate feature layer on real and generated batches (feature mat
     ssgan = SemiSupervisedGAN(generator, discriminator)
     ssgan.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
-    ssgan.fit(dataset, epochs=5, validation_data=test_dataset)   # val_accuracy per epoch
+    test_dataset = make_test_dataset(test_images, test_labels)
+    ssgan.fit(dataset, epochs=6, steps_per_epoch=200,           # the dataset is endless
+              validation_data=test_dataset)                     # val_accuracy per epoch
 """
 
 from __future__ import annotations
@@ -552,8 +554,14 @@ def _unpack(data):
 
 
 def make_test_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 1000):
-    """(images, labels) batches in [-1, 1] for `validation_data` and `evaluate`, in order."""
-    return data.make_dataset(images, labels, batch_size=batch_size, epochs=1)
+    """(images, labels) batches in [-1, 1] for `validation_data` and `evaluate`, in order.
+
+    The dataset states its length, so Keras knows where an evaluation ends (without it Keras
+    warns "Your input ran out of data" at the end of every evaluation).
+    """
+    batches = data.steps_per_epoch(len(images), batch_size)
+    dataset = data.make_dataset(images, labels, batch_size=batch_size, epochs=1)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def predict_classes(
@@ -643,6 +651,7 @@ def train_supervised_baseline(
         epochs=evaluations,
         steps_per_epoch=steps // evaluations,
         validation_data=validation_data,
+        shuffle=False,  # the dataset is shuffled already (seeded, per sweep)
         verbose=verbose,
     )
 

@@ -288,3 +288,9 @@ def test_plot_accuracy_curves():
         ss.plot_accuracy_curves({"x": ([1, 2], [0.5])})
     with pytest.raises(ValueError, match="empty"):
         ss.plot_accuracy_curves({})
+
+
+def test_test_dataset_knows_its_length():
+    test = ss.make_test_dataset(_images(7), np.arange(7) % K, batch_size=3)
+    assert int(test.cardinality()) == 3
+    assert [len(y) for _, y in test] == [3, 3, 1]
