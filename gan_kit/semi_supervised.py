@@ -437,6 +437,7 @@ class SemiSupervisedGAN(keras.Model):
         return self.discriminator(images, training=training)[0]
 
     def sample_z(self, batch_size) -> tf.Tensor:
+        """z ~ N(0, I) of shape (batch_size, latent_dim), drawn from (seed, draw counter)."""
         self.random_draws.assign_add(1)
         seed = tf.stack([tf.constant(self.seed, tf.int64), self.random_draws.value])
         return tf.random.stateless_normal(tf.stack([batch_size, self.latent_dim]), seed)

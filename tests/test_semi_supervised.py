@@ -294,3 +294,11 @@ def test_test_dataset_knows_its_length():
     test = ss.make_test_dataset(_images(7), np.arange(7) % K, batch_size=3)
     assert int(test.cardinality()) == 3
     assert [len(y) for _, y in test] == [3, 3, 1]
+
+
+def test_config_round_trip():
+    model = _compiled_model(unsupervised_weight=0.5, feature_matching=False)
+    clone = ss.SemiSupervisedGAN.from_config(model.get_config())
+    assert clone.unsupervised_weight == 0.5 and clone.feature_matching is False
+    assert clone.num_classes == K and clone.latent_dim == LATENT_DIM
+    assert clone.discriminator.count_params() == model.discriminator.count_params()
