@@ -6,6 +6,7 @@ projector a 28-pixel digit wants 4x or more. These helpers upscale GIFs by repea
 
     out = Path("runs/course/quick/showcase")
     upscale_gif(run_dir / "training.gif", out / "dcgan_training.gif", factor=2)
+    shrink_gif(run_dir / "training.gif", "preview.gif", factor=2)   # to show inline
     print(format_listing(list_files(out)))
     zip_folder(out)                                   # showcase.zip beside the folder
 """
@@ -44,25 +45,51 @@ def upscale_gif(source: PathLike, target: PathLike, factor: int = 2) -> Path:
     Returns:
         The path written, as a `Path`; the GIF loops forever, as the kit's GIFs do.
     """
+    factor = _check_factor(factor)
+    frames, delays = read_gif(_existing(source))
+    big = [f.repeat(factor, axis=0).repeat(factor, axis=1) for f in frames]
+    return _write_gif(big, delays, target)
+
+
+def _check_factor(factor: object) -> int:
     if isinstance(factor, bool) or int(factor) != factor or factor < 1:
         raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
-    source, target = Path(source), Path(target)
+    return int(factor)
+
+
+def _existing(source: PathLike) -> Path:
+    source = Path(source)
     if not source.is_file():
         raise ValueError(f"no GIF at {source}; train the run (or write the GIF) first")
-    frames, delays = read_gif(source)
-    factor = int(factor)
-    big = [Image.fromarray(f.repeat(factor, axis=0).repeat(factor, axis=1)) for f in frames]
+    return source
+
+
+def _write_gif(frames: list[np.ndarray], delays: list[int], target: PathLike) -> Path:
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    big[0].save(
+    images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
+    images[0].save(
         target,
         save_all=True,
-        append_images=big[1:],
+        append_images=images[1:],
         duration=delays,
         loop=0,
         optimize=False,
         disposal=1,
     )
     return target
+
+
+def shrink_gif(source: PathLike, target: PathLike, factor: int = 2) -> Path:
+    """Writes `source` `factor` times smaller by keeping every `factor`-th pixel, same timing.
+
+    The inverse of `upscale_gif` for frames that were upscaled by repeating pixels (the kit's
+    grids and GIFs): a small preview to show inline, while the big file stays on disk. Text
+    drawn at full resolution (the epoch captions) comes out thinner.
+    """
+    factor = _check_factor(factor)
+    frames, delays = read_gif(_existing(source))
+    return _write_gif([f[::factor, ::factor] for f in frames], delays, target)
 
 
 def list_files(folder: PathLike) -> list[tuple[str, int]]:

@@ -52,3 +52,14 @@ def test_list_format_and_zip(tmp_path):
         assert sorted(z.namelist()) == ["showcase/a.txt", "showcase/sub/b.bin"]
     with pytest.raises(ValueError, match="not a folder"):
         showcase.list_files(tmp_path / "nothing")
+
+
+def test_shrink_gif_inverts_upscale_gif(gif, tmp_path):
+    big = showcase.upscale_gif(gif, tmp_path / "big.gif", factor=2)
+    back = showcase.shrink_gif(big, tmp_path / "back.gif", factor=2)
+    (frames, delays), (original, original_delays) = showcase.read_gif(back), showcase.read_gif(gif)
+    assert delays == original_delays
+    for a, b in zip(frames, original, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="factor"):
+        showcase.shrink_gif(gif, tmp_path / "x.gif", factor=0)
