@@ -17,7 +17,7 @@ from gan_kit.shapes import (
     transposed_conv_overlap,
 )
 
-GRID = list(itertools.product([1, 2, 5, 7, 8], [1, 2, 3, 4, 5], [1, 2, 3], ["valid", "same"]))
+GRID = list(itertools.product([1, 5, 8], [1, 2, 3, 4, 5], [1, 2, 3], ["valid", "same"]))
 
 
 def _column(size: int) -> np.ndarray:
