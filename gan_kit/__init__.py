@@ -43,7 +43,10 @@ _SUBMODULES = {
     "metrics",
     "models",
     "presets",
+    "progress",
     "runs",
+    "semi_supervised",
+    "showcase",
     "viz",
 }
 

@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument(
         "--train-limit", type=positive_int, help="use only the first N training images"
     )
-    over.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    over.add_argument(
+        "--precision",
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="auto (default): 16-bit compute where the hardware has it; float32 forces it off",
+    )
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")

@@ -83,7 +83,9 @@ class TrainConfig:
     # checkpoint with the best FD kept (MNIST and Fashion-MNIST); None turns them off.
     eval_every: int | None = None
     eval_samples: int = 2000
-    precision: str = "float32"  # "float32", "mixed_bfloat16", "mixed_float16"
+    # "auto": mixed_float16 on recent GPUs, mixed_bfloat16 on CPUs with native bfloat16,
+    # float32 elsewhere (gan_kit.hardware); or force one of the three.
+    precision: str = "auto"
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,9 +146,9 @@ class TrainConfig:
             raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
-        if self.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        if self.precision not in ("auto", "float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(
-                "precision must be 'float32', 'mixed_bfloat16' or 'mixed_float16', "
+                "precision must be 'auto', 'float32', 'mixed_bfloat16' or 'mixed_float16', "
                 f"got {self.precision!r}"
             )
         return self

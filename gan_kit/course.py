@@ -75,9 +75,7 @@ def course_run(
     run_dir = run_dir_for(name, root)
     state_path = run_dir / "checkpoints" / "state.json"
     config_path = run_dir / "config.json"
-    same = config_path.exists() and json.loads(config_path.read_text()) == json.loads(
-        json.dumps(config.to_dict())
-    )
+    same = config_path.exists() and _stored_config(config_path) == config
     if same and state_path.exists():
         done = int(json.loads(state_path.read_text())["epoch"])
         if done >= config.epochs:
@@ -88,6 +86,15 @@ def course_run(
         return run_dir
     runs.train(config, run_dir, overwrite=True, verbose=verbose)
     return run_dir
+
+
+def _stored_config(path: Path) -> TrainConfig | None:
+    # Compared as configs, not as JSON: a field added to TrainConfig since the run was
+    # trained then takes its default and does not force a retrain.
+    try:
+        return TrainConfig.load(path)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
 
 
 def show_gif(path: str | Path, width: int | None = None):

@@ -32,7 +32,7 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 
-from gan_kit import callbacks, data, viz
+from gan_kit import callbacks, data, hardware, viz
 from gan_kit.config import TrainConfig
 from gan_kit.families import build_gan
 from gan_kit.gan import GAN
@@ -59,9 +59,10 @@ class Run:
 
 @contextlib.contextmanager
 def precision_policy(name: str):
-    """Build layers under a dtype policy, then restore the global one."""
+    """Build layers under a dtype policy ("auto" resolved for this machine), then restore
+    the global one."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
+    keras.mixed_precision.set_global_policy(hardware.resolve_precision(name))
     try:
         yield
     finally:
@@ -265,6 +266,11 @@ def train(
         check_run_dir(run_dir, overwrite=overwrite)
         image_shape, num_classes = resolve_shapes(config)
         keras.utils.set_random_seed(config.seed)  # weight initialisation
+        if verbose:
+            print(
+                f"precision {hardware.resolve_precision(config.precision)} "
+                f"(asked: {config.precision}; {hardware.describe()})"
+            )
         with precision_policy(config.precision):
             gan = build_gan(config, image_shape, num_classes)
     dataset, steps = training_data(config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir)

@@ -40,7 +40,7 @@ from keras import layers, ops
 
 from gan_kit import data, losses
 from gan_kit.models._common import check_image_shape, check_num_classes, check_positive_int
-from gan_kit.viz import _NotebookFigure
+from gan_kit.viz import NotebookFigure
 
 Tensor = Any
 
@@ -661,7 +661,7 @@ def plot_accuracy_curves(
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     title: str | None = None,
     chance: float | None = None,
-) -> _NotebookFigure:
+) -> NotebookFigure:
     """Test accuracy against training steps, one line per model.
 
     Args:
@@ -674,7 +674,7 @@ def plot_accuracy_curves(
     """
     if not curves:
         raise ValueError("curves is empty: pass {label: (steps, accuracies)}")
-    fig = _NotebookFigure(figsize=(6.0, 3.6))
+    fig = NotebookFigure(figsize=(6.0, 3.6))
     ax = fig.subplots()
     for label, (steps, accuracies) in curves.items():
         if len(steps) != len(accuracies):

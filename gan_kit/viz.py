@@ -332,7 +332,7 @@ def save_gif(
 # --------------------------------------------------------------------------- figures
 
 
-class _NotebookFigure(Figure):
+class NotebookFigure(Figure):
     """A ``Figure`` that Jupyter shows as a PNG even if pyplot was never imported.
 
     Jupyter renders a bare ``Figure`` through a formatter that only matplotlib's inline
@@ -414,7 +414,7 @@ def plot_history(
     groups = (("losses", losses), ("scores", scores), ("extras", extras))
     panels = [name for name, keys in groups if keys]
 
-    fig = _NotebookFigure(figsize=(4.8 * len(panels) + 0.8 * max(0, len(extras) - 1), 3.8))
+    fig = NotebookFigure(figsize=(4.8 * len(panels) + 0.8 * max(0, len(extras) - 1), 3.8))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=False):
         if panel == "losses":
@@ -483,7 +483,7 @@ def show_images(
     """
     grid = make_grid(images, nrow=nrow, scale=scale)
     height, width = grid.shape[:2]
-    fig = _NotebookFigure(figsize=(6.0, 6.0 * height / width + (0.4 if title else 0.0)))
+    fig = NotebookFigure(figsize=(6.0, 6.0 * height / width + (0.4 if title else 0.0)))
     ax = fig.subplots()
     if grid.shape[-1] == 1:
         # Fixed vmin/vmax: otherwise imshow stretches contrast per grid and hides real greys.
@@ -528,7 +528,7 @@ def plot_points(
         that figure by itself, so end the cell with ``;`` to avoid seeing it twice.
     """
     if ax is None:
-        fig = _NotebookFigure(figsize=(5.0, 5.0))
+        fig = NotebookFigure(figsize=(5.0, 5.0))
         ax = fig.subplots()
     else:
         fig = ax.figure
