@@ -12,7 +12,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo data notebooks lint clean
+.PHONY: install test demo data notebooks bench lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,16 @@ notebooks:
 		echo "$$nb: $$(( $$(date +%s) - start )) s"; \
 	done
 
+# Training speed against the TF tutorial loop and a keras.io fit step (about 15 minutes).
+bench:
+	$(PY) bench/bench.py --out bench/results.md
+
 data:
 	$(PY) -m gan_kit data mnist fashion_mnist
 
 lint:
-	$(VENV)/bin/ruff check gan_kit tests
-	$(VENV)/bin/ruff format --check gan_kit tests
+	$(VENV)/bin/ruff check gan_kit tests bench
+	$(VENV)/bin/ruff format --check gan_kit tests bench
 
 clean:
 	rm -rf runs .pytest_cache

@@ -34,6 +34,7 @@ _SUBMODULES = {
     "config",
     "course",
     "data",
+    "divergences",
     "explore",
     "families",
     "gan",
@@ -47,6 +48,7 @@ _SUBMODULES = {
     "runs",
     "semi_supervised",
     "showcase",
+    "toy",
     "viz",
 }
 

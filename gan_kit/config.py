@@ -59,7 +59,8 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
     # Std of Gaussian "instance noise" added to everything the discriminator sees, real and
     # fake (Sonderby et al. 2016, arXiv:1610.04490; Arjovsky & Bottou 2017, arXiv:1701.04862):
-    # it makes the two distributions overlap, so D cannot become perfect. 0 turns it off.
+    # it makes the two distributions overlap, so D cannot become perfect. Runs anneal it
+    # linearly to 0 over their epochs. 0 turns it off.
     instance_noise: float = 0.0
     ema_decay: float | None = None
     # The TF tutorial's simultaneous update: one generator pass for both steps (k = 1 only).

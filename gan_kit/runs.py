@@ -271,9 +271,13 @@ def train(
                 f"precision {hardware.resolve_precision(config.precision)} "
                 f"(asked: {config.precision}; {hardware.describe()})"
             )
-        with precision_policy(config.precision):
-            gan = build_gan(config, image_shape, num_classes)
     dataset, steps = training_data(config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir)
+    if not resume:
+        with precision_policy(config.precision):
+            # Instance noise fades to zero over the whole run (Sonderby et al. 2016).
+            gan = build_gan(
+                config, image_shape, num_classes, instance_noise_steps=config.epochs * steps
+            )
     if not resume:
         create_run_dir(run_dir, overwrite=overwrite)
         config.save(run_dir / "config.json")

@@ -602,6 +602,59 @@ print(json.dumps({"as_built": train(False), "optimizers_built": train(True)}))
 """
 
 
+# One MirroredStrategy per process: a second one in the same process can reuse the first's
+# collective keys and abort with a shape mismatch.
+SCALING_SCRIPT = """
+import json
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+import keras
+from gan_kit.gan import GAN
+
+
+def one_step_weights(strategy, images):
+    # z cannot matter (the generator's kernel is zero), so each replica's loss on its half
+    # of a duplicated batch equals the single-device loss: the updates must agree exactly
+    # when the loss is divided by the number of replicas, and be twice as big when not.
+    with strategy.scope():
+        generator = keras.Sequential([
+            keras.Input((4,)),
+            keras.layers.Dense(64, kernel_initializer="zeros", bias_initializer="glorot_uniform"),
+            keras.layers.Reshape((8, 8, 1)),
+            keras.layers.Activation("tanh"),
+        ])
+        discriminator = keras.Sequential([
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, kernel_initializer="ones"),
+        ])
+        gan = GAN(generator, discriminator, seed=0)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0, shuffle=False)
+    # The generator's kernel is left out: its gradient is z times the upstream gradient, and
+    # each replica draws its own z.
+    kept = [generator.layers[0].bias, *discriminator.trainable_weights]
+    return np.concatenate([w.numpy().ravel() for w in kept])
+
+
+half = np.random.default_rng(1).uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
+keras.utils.set_random_seed(0)
+if sys.argv[1] == "mirrored":
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    weights = one_step_weights(strategy, np.concatenate([half, half]))
+else:
+    weights = one_step_weights(tf.distribute.get_strategy(), half)
+print(json.dumps(weights.tolist()))
+"""
+
+
 @pytest.fixture(scope="module", autouse=True)
 def distributed_process(request, tmp_path_factory):
     """Starts the tf.distribute script with this module's first test, if its tests are selected.
@@ -651,6 +704,23 @@ def check_distributed_run(result: dict) -> None:
 
 def test_mirrored_strategy_trains_a_dcgan(distributed):
     check_distributed_run(distributed["as_built"])
+
+
+def test_mirrored_strategy_divides_the_loss_by_the_number_of_replicas(tmp_path):
+    script = tmp_path / "scaling.py"
+    script.write_text(SCALING_SCRIPT)
+    weights = {}
+    for mode in ("single", "mirrored"):
+        result = subprocess.run(
+            [sys.executable, str(script), mode],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        weights[mode] = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(weights["mirrored"], weights["single"], rtol=1e-5, atol=1e-6)
 
 
 def test_mirrored_strategy_trains_a_dcgan_with_its_optimizers_built(distributed):
