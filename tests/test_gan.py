@@ -877,3 +877,16 @@ def test_config_refuses_bad_instance_noise(value):
 def test_gan_refuses_bad_instance_noise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GAN(*mlp_networks(None), **kwargs)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "fused_mlp"])
+def test_later_epochs_do_not_retrace_the_train_step(name):
+    # The last batch of an epoch is smaller: Keras (reduce_retracing) traces once more with a
+    # free batch dimension, and from then on every batch of every epoch reuses that graph.
+    gan = make_gan(name)
+    dataset = make_dataset(False)  # batches of 4, 4, 2
+    fit(gan, dataset, epochs=1)
+    traces = gan.train_function.experimental_get_tracing_count()
+    assert 1 <= traces <= 2
+    fit(gan, dataset, epochs=3)
+    assert gan.train_function.experimental_get_tracing_count() == traces
