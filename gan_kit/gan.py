@@ -39,7 +39,10 @@ class GAN(keras.Model):
         discriminator: maps images [and labels] to (B, 1) logits (or critic scores).
         latent_dim: size of z; read from the generator when None.
         latent_distribution: "normal" draws z ~ N(0, I); "uniform" draws z ~ U[-1, 1].
-        n_critic: discriminator steps per generator step (k of Algorithm 1).
+        n_critic: discriminator steps per generator step (k of Algorithm 1). All k steps of a
+            batch see the same real images with fresh noise each; the WGAN papers draw a new
+            real batch for every critic step, so an epoch here holds k times more generator
+            steps than theirs.
         gp_weight: weight of the WGAN-GP gradient penalty; 0 turns it off.
         clip_value: clip the critic's weights to [-c, c] after each step (original WGAN).
         ema_decay: keep an exponential moving average of the generator's weights, used by
