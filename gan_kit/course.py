@@ -73,17 +73,19 @@ def course_run(
     from gan_kit import runs
 
     run_dir = run_dir_for(name, root)
-    state_path = run_dir / "checkpoints" / "state.json"
     config_path = run_dir / "config.json"
-    same = config_path.exists() and _stored_config(config_path) == config
-    if same and state_path.exists():
-        done = int(json.loads(state_path.read_text())["epoch"])
-        if done >= config.epochs:
+    if config_path.exists() and _stored_config(config_path) == config:
+        try:
+            done = int(runs.read_state(run_dir)["epoch"])
+        except runs.RunError:  # no finished epoch yet, or a corrupt state: train afresh
+            done = None
+        if done is not None and done >= config.epochs:
             print(f"reusing {run_dir} ({done} epochs, trained earlier with this configuration)")
             return run_dir
-        print(f"resuming {run_dir} from epoch {done}")
-        runs.train(run_dir=run_dir, resume=True, verbose=verbose)
-        return run_dir
+        if done is not None:
+            print(f"resuming {run_dir} from epoch {done}")
+            runs.train(run_dir=run_dir, resume=True, verbose=verbose)
+            return run_dir
     runs.train(config, run_dir, overwrite=True, verbose=verbose)
     return run_dir
 

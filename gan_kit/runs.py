@@ -266,19 +266,16 @@ def train(
         check_run_dir(run_dir, overwrite=overwrite)
         image_shape, num_classes = resolve_shapes(config)
         keras.utils.set_random_seed(config.seed)  # weight initialisation
+        precision = hardware.resolve_precision(config.precision)
         if verbose:
-            print(
-                f"precision {hardware.resolve_precision(config.precision)} "
-                f"(asked: {config.precision}; {hardware.describe()})"
-            )
+            print(f"precision {precision} (asked: {config.precision}; {hardware.describe()})")
     dataset, steps = training_data(config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir)
     if not resume:
-        with precision_policy(config.precision):
+        with precision_policy(precision):
             # Instance noise fades to zero over the whole run (Sonderby et al. 2016).
             gan = build_gan(
                 config, image_shape, num_classes, instance_noise_steps=config.epochs * steps
             )
-    if not resume:
         create_run_dir(run_dir, overwrite=overwrite)
         config.save(run_dir / "config.json")
         z, labels = fixed_latents(gan, config, num_classes)
