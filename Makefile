@@ -12,7 +12,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo data notebooks bench lint clean
+.PHONY: install test demo data notebooks bench bench-quality lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ notebooks:
 # Training speed against the TF tutorial loop and a keras.io fit step (about 15 minutes).
 bench:
 	$(PY) bench/bench.py --out bench/results.md
+
+# Time to quality, side by side: the TF tutorial's and keras.io's DCGAN recipes and the kit's
+# presets, each trained for 5 minutes and scored every 30 s (about 25 minutes; run it alone).
+bench-quality:
+	$(PY) bench/time_to_quality.py --kit-presets demo,dcgan_fast --out bench/time_to_quality.md
 
 data:
 	$(PY) -m gan_kit data mnist fashion_mnist

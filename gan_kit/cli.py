@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="the run folder to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument(
+        "--log-every",
+        type=positive_int,
+        metavar="N",
+        help="log the losses and D outputs every N steps (steps.csv); default: about 200 rows",
+    )
     add_data_arguments(train)
 
     sample = commands.add_parser("sample", help="export generated images as .npz (uint8)")
@@ -180,6 +186,7 @@ def cmd_train(args) -> int:
             epochs=args.epochs,
             data_dir=args.data_dir,
             raw_dir=args.raw_dir,
+            log_every=args.log_every,
         )
     else:
         if not args.out:
@@ -191,7 +198,12 @@ def cmd_train(args) -> int:
         config = config_from_args(args)
         _check_known(config)
         run = train(
-            config, args.out, overwrite=args.overwrite, data_dir=args.data_dir, raw_dir=args.raw_dir
+            config,
+            args.out,
+            overwrite=args.overwrite,
+            data_dir=args.data_dir,
+            raw_dir=args.raw_dir,
+            log_every=args.log_every,
         )
     print(f"done: {run.epochs_done} epochs in {run.run_dir} (final.png, history.png, training.gif)")
     return 0

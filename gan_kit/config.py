@@ -73,6 +73,9 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     momentum: float = 0.5  # SGD only
+    # "constant", or "linear": both learning rates fall linearly to 0 over the run's epochs,
+    # so that the last steps only polish (the EMA generator then averages settled weights).
+    lr_schedule: str = "constant"
 
     batch_size: int = 128
     epochs: int = 10
@@ -147,6 +150,8 @@ class TrainConfig:
             raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if self.precision not in ("auto", "float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(
                 "precision must be 'auto', 'float32', 'mixed_bfloat16' or 'mixed_float16', "

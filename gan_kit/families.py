@@ -90,7 +90,20 @@ def build_networks(config: TrainConfig, image_shape, num_classes: int | None) ->
     return FAMILIES[config.model](config, tuple(image_shape), num_classes)
 
 
-def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+def build_optimizer(
+    config: TrainConfig, learning_rate: float, updates: int | None = None
+) -> keras.optimizers.Optimizer:
+    """The optimizer of `config` at `learning_rate`; `updates` (steps it will take) sets the
+    length of a "linear" schedule."""
+    if config.lr_schedule == "linear":
+        if not updates:
+            raise ValueError(
+                "lr_schedule 'linear' decays over the run, so it needs the run's length: "
+                "build_gan(config, ..., total_steps=epochs * steps_per_epoch)"
+            )
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, decay_steps=updates, end_learning_rate=0.0, power=1.0
+        )
     if config.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
     if config.optimizer == "rmsprop":
@@ -106,12 +119,15 @@ def build_gan(
     num_classes: int | None = None,
     *,
     instance_noise_steps: int | None = None,
+    total_steps: int | None = None,
 ) -> GAN:
     """The compiled training model that `config` describes.
 
     `instance_noise_steps`: anneal `config.instance_noise` to 0 over this many training steps
-    (the caller knows the run's length); None keeps it constant.
+    (the caller knows the run's length); None keeps it constant. `total_steps`: the run's
+    training steps, which a "linear" learning-rate schedule decays over.
     """
+    d_updates = None if total_steps is None else total_steps * config.n_critic
     generator, discriminator = build_networks(config, image_shape, num_classes)
     gan = GAN(
         generator,
@@ -129,8 +145,8 @@ def build_gan(
         name=f"{config.model}_gan",
     )
     gan.compile(
-        d_optimizer=build_optimizer(config, config.d_learning_rate),
-        g_optimizer=build_optimizer(config, config.g_learning_rate),
+        d_optimizer=build_optimizer(config, config.d_learning_rate, d_updates),
+        g_optimizer=build_optimizer(config, config.g_learning_rate, total_steps),
         loss=config.loss,
         label_smoothing=config.label_smoothing,
     )

@@ -3,8 +3,9 @@
 A run folder holds everything a class wants to look at:
 
     config.json            the TrainConfig of the run
-    history.csv            per-epoch d_loss, g_loss, D(x), D(G(z)), seconds
-    history.png            those curves
+    history.csv            per-epoch d_loss, g_loss, D(x), D(G(z)), seconds (and metrics)
+    steps.csv              d_loss, g_loss, D(x), D(G(z)) every few steps (callbacks.StepLog)
+    history.png            the step curves, and the per-epoch metrics
     samples/epoch_NNNN.png the fixed latent batch after every epoch (0: untrained)
     final.png              the last grid, bigger
     classes.png            conditional runs: one row per class, one column per z
@@ -38,6 +39,7 @@ from gan_kit.families import build_gan
 from gan_kit.gan import GAN
 
 IN_MEMORY_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+STEP_LOG = "steps.csv"  # written by callbacks.StepLog, read by callbacks.read_step_log
 
 
 class RunError(RuntimeError):
@@ -238,12 +240,19 @@ def train(
     data_dir=None,
     raw_dir=None,
     verbose: int | str = "auto",
+    live: bool | None = None,
+    log_every: int | None = None,
 ) -> Run:
     """Train `config` into `run_dir`, or continue the run there (`resume=True`).
 
     On resume the stored config is used; `epochs` may raise its number of epochs.
     Every finished epoch is checkpointed, so an interrupted run loses at most the epoch in
     progress, and a resumed run ends with the same weights as an uninterrupted one (CPU).
+
+    `verbose` is fit's (0 silent, 1 a progress bar, 2 a line per epoch; "auto": 1 on a
+    terminal, else 2). `live` draws the sample grid and the step curves into the notebook as
+    the run trains, under a notebook progress bar (`callbacks.LiveView`); None: in a notebook
+    unless `verbose` is 0. `log_every`: steps per row of steps.csv; None: about 200 rows.
     """
     run_dir = Path(run_dir)
     history: dict = {}
@@ -274,7 +283,11 @@ def train(
         with precision_policy(precision):
             # Instance noise fades to zero over the whole run (Sonderby et al. 2016).
             gan = build_gan(
-                config, image_shape, num_classes, instance_noise_steps=config.epochs * steps
+                config,
+                image_shape,
+                num_classes,
+                instance_noise_steps=config.epochs * steps,
+                total_steps=config.epochs * steps,
             )
         create_run_dir(run_dir, overwrite=overwrite)
         config.save(run_dir / "config.json")
@@ -295,7 +308,18 @@ def train(
 
     checkpoint = callbacks.RunCheckpoint(run_dir / "checkpoints", history)
     extra = [metrics_callback(config, gan, run_dir, data_dir, raw_dir)] if config.eval_every else []
-    if verbose == "auto":
+    step_log = callbacks.StepLog(run_dir / STEP_LOG, every=log_every)
+    live_view = callbacks.LiveView(
+        step_log,
+        grid.z,
+        grid.labels,
+        config.grid_size,
+        live=(bool(verbose) and callbacks.in_notebook()) if live is None else live,
+        title=run_dir.name,
+    )
+    if live_view.live:
+        verbose = 0  # the live view has its own progress bar
+    elif verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False
     if initial_epoch < config.epochs:
@@ -309,6 +333,8 @@ def train(
                 verbose=verbose,
                 callbacks=[
                     callbacks.EpochTimer(),
+                    step_log,
+                    live_view,  # after the step log, whose rows it draws
                     grid,
                     *extra,  # before the checkpoint, so its numbers enter the history
                     checkpoint,
@@ -366,14 +392,22 @@ def write_reports(run_dir: str | Path) -> None:
     state_path = run_dir / "checkpoints" / "state.json"
     if not state_path.exists():
         return
+    gan, config = load_run(run_dir)
     history = json.loads(state_path.read_text()).get("history", {})
     # Wall time is kept in the CSV but is no curve a class needs to see.
     curves = {key: values for key, values in history.items() if key != "seconds"}
+    step_log = run_dir / STEP_LOG
     if history:
         write_history_csv(history, run_dir / "history.csv")
-        viz.plot_history(curves, run_dir / "history.png", title=run_dir.name)
+        viz.plot_history(
+            curves,
+            run_dir / "history.png",
+            title=run_dir.name,
+            # Run folders from before the step log: the per-epoch curves.
+            steps=callbacks.read_step_log(step_log) if step_log.exists() else None,
+            probabilities=gan.scores_are_probabilities,
+        )
     render_gif(run_dir)
-    gan, config = load_run(run_dir)
     fixed = np.load(run_dir / "fixed_latents.npz")
     labels = fixed["labels"] if "labels" in fixed else None
     images = gan.generate(z=fixed["z"], labels=labels)

@@ -348,7 +348,11 @@ class NotebookFigure(Figure):
 
 
 _LOSS_KEYS = ("d_loss", "g_loss")
-_SCORE_KEYS = {"d_real": "D(x)", "d_fake": "D(G(z))"}
+_SCORE_KEYS = ("d_real", "d_fake")
+_SCORE_LABELS = {
+    True: {"d_real": "D(x)", "d_fake": "D(G(z))"},
+    False: {"d_real": "critic(x)", "d_fake": "critic(G(z))"},
+}
 
 
 def _series(values: object) -> np.ndarray | None:
@@ -360,13 +364,14 @@ def _series(values: object) -> np.ndarray | None:
     return arr if arr.ndim == 1 and arr.size > 0 else None
 
 
-def _plot_series(ax: Axes, y: np.ndarray, **kwargs: object) -> None:
-    ax.plot(np.arange(1, len(y) + 1), y, marker="o" if len(y) < 30 else None, ms=3, **kwargs)
+def _plot_series(ax: Axes, y: np.ndarray, x: np.ndarray | None = None, **kwargs: object) -> None:
+    x = np.arange(1, len(y) + 1) if x is None else x
+    ax.plot(x, y, marker="o" if len(y) < 30 else None, ms=3, **kwargs)
 
 
-def _style(ax: Axes, title: str, ylabel: str) -> None:
+def _style(ax: Axes, title: str, ylabel: str, xlabel: str = "epoch") -> None:
     ax.set_title(title)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
@@ -376,41 +381,61 @@ def plot_history(
     history: Mapping[str, Sequence[float]],
     path: PathLike | None = None,
     title: str | None = None,
+    *,
+    steps: Mapping[str, Sequence[float]] | None = None,
+    probabilities: bool | None = None,
 ) -> Figure:
-    """Plots a GAN's training curves per epoch (1-based).
+    """Plots a GAN's training curves: the game per step (or per epoch), metrics per epoch.
 
     Panels, each drawn only when it has data (missing keys are skipped):
         1. ``d_loss`` and ``g_loss``;
         2. ``d_real`` and ``d_fake``, the mean D(x) and D(G(z)): on a "probability" axis in
-           [0, 1] with the equilibrium 1/2 marked when every value lies in [0, 1], otherwise
-           on a "critic score" axis (a WGAN critic is unbounded);
-        3. every other numeric key (e.g. ``fid``, ``coverage``), each on its own y-axis since
-           their scales differ; a metric logged less often than every epoch is drawn against
-           1..len(values).
+           [0, 1] with the equilibrium 1/2 marked for the BCE losses, otherwise on a "critic
+           score" axis (a WGAN critic is unbounded);
+        3. every other numeric key of ``history`` (e.g. ``fd``, ``coverage``), each on its own
+           y-axis since their scales differ; a metric logged less often than every epoch is
+           drawn against 1..len(values).
+
+    Panels 1 and 2 come from ``steps`` when it is given (x axis: training step), else from
+    ``history`` (x axis: epoch). Per-epoch means hide the game: one point per epoch averages
+    away the swings of D and G that a point every few dozen steps shows.
 
     Args:
         history: name -> per-epoch values, e.g. ``model.fit(...).history``; a Keras
-            ``History`` object is accepted too.
+            ``History`` object is accepted too. May be empty when ``steps`` is given.
         path: if given, the figure is also saved there as a PNG (100 dpi), creating folders.
         title: optional title above all panels.
+        steps: optional step-level log, name -> values with a ``"step"`` key for the x axis,
+            e.g. ``callbacks.StepLog(...).history`` or ``callbacks.read_step_log(path)``.
+        probabilities: whether ``d_real``/``d_fake`` are probabilities (the BCE losses; see
+            ``GAN.scores_are_probabilities``) or critic scores; None guesses from the values
+            (probabilities when every value lies in [0, 1]).
 
     Returns:
         The matplotlib ``Figure``; a notebook shows it when it is the cell's value.
 
     Raises:
-        ValueError: if ``history`` holds no numeric per-epoch values.
+        ValueError: if neither ``history`` nor ``steps`` holds numeric values.
     """
     history = getattr(history, "history", history)  # keras.callbacks.History -> its dict
     series = {k: s for k, v in dict(history).items() if (s := _series(v)) is not None}
-    if not series:
+    game_keys = (*_LOSS_KEYS, *_SCORE_KEYS)
+    step_x = None if steps is None else _series(steps.get("step"))
+    if step_x is not None:
+        game = {k: s for k in game_keys if (s := _series(steps.get(k))) is not None}
+        xlabel = "step"
+    else:
+        game = {k: series[k] for k in game_keys if k in series}
+        xlabel = "epoch"
+    if not game and not series:
         raise ValueError(
             "history has nothing to plot: expected per-epoch lists such as "
             "{'d_loss': [...], 'g_loss': [...], 'd_real': [...], 'd_fake': [...]}, "
             f"got keys {list(dict(history))}."
         )
-    losses = [k for k in _LOSS_KEYS if k in series]
-    scores = [k for k in _SCORE_KEYS if k in series]
-    extras = [k for k in series if k not in _LOSS_KEYS and k not in _SCORE_KEYS]
+    losses = [k for k in _LOSS_KEYS if k in game]
+    scores = [k for k in _SCORE_KEYS if k in game]
+    extras = [k for k in series if k not in game_keys]
     groups = (("losses", losses), ("scores", scores), ("extras", extras))
     panels = [name for name, keys in groups if keys]
 
@@ -419,15 +444,17 @@ def plot_history(
     for ax, panel in zip(axes, panels, strict=False):
         if panel == "losses":
             for k in losses:
-                _plot_series(ax, series[k], label=k)
-            _style(ax, "Losses", "loss")
+                _plot_series(ax, game[k], step_x, label=k)
+            _style(ax, "Losses", "loss", xlabel)
             ax.legend()
         elif panel == "scores":
-            values = np.concatenate([series[k] for k in scores])
-            finite = values[np.isfinite(values)]
-            is_prob = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
+            is_prob = probabilities
+            if is_prob is None:
+                values = np.concatenate([game[k] for k in scores])
+                finite = values[np.isfinite(values)]
+                is_prob = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
             for k in scores:
-                _plot_series(ax, series[k], label=_SCORE_KEYS[k])
+                _plot_series(ax, game[k], step_x, label=_SCORE_LABELS[bool(is_prob)][k])
             if is_prob:
                 ax.set_ylim(0.0, 1.0)
                 ax.axhline(0.5, color="grey", ls="--", lw=1, label="equilibrium 1/2")
@@ -435,6 +462,7 @@ def plot_history(
                 ax,
                 "Discriminator outputs" if is_prob else "Critic scores",
                 "probability" if is_prob else "critic score",
+                xlabel,
             )
             ax.legend()
         else:

@@ -51,6 +51,7 @@ def finished_run(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config):
         (["--preset", "demo", "--epochs", "0"], ["--epochs", "'0' is not a positive integer"]),
         (["--preset", "demo", "--batch-size", "-4"], ["--batch-size", "not a positive integer"]),
         (["--preset", "demo", "--batch-size", "many"], ["--batch-size", "not a positive integer"]),
+        (["--preset", "demo", "--log-every", "0"], ["--log-every", "not a positive integer"]),
         (
             ["--model", "dcgan", "--dataset", "celeb_a", "--conditional"],
             ["no class labels", "--conditional"],

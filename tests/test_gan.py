@@ -899,3 +899,52 @@ def test_later_epochs_do_not_retrace_the_train_step(name):
     assert 1 <= first_epoch <= 2
     fit(gan, dataset, epochs=3)
     assert len(traces) == first_epoch
+
+
+def test_linear_schedule_decays_both_learning_rates_to_zero_over_the_run():
+    from gan_kit.config import TrainConfig
+    from gan_kit.families import build_gan
+
+    config = TrainConfig(
+        model="mlp",
+        latent_dim=LATENT_DIM,
+        lr_schedule="linear",
+        n_critic=2,
+        d_learning_rate=1e-3,
+        g_learning_rate=2e-3,
+    )
+    gan = build_gan(config, IMAGE_SHAPE, total_steps=10)
+
+    def learning_rate(optimizer, iterations):
+        optimizer.iterations.assign(iterations)
+        return float(optimizer.learning_rate)
+
+    assert learning_rate(gan.d_optimizer, 0) == pytest.approx(1e-3)
+    # n_critic discriminator updates per step: the D schedule is twice as long as the G one.
+    assert learning_rate(gan.d_optimizer, 10) == pytest.approx(0.5e-3)
+    assert learning_rate(gan.d_optimizer, 20) == pytest.approx(0.0)
+    assert learning_rate(gan.g_optimizer, 5) == pytest.approx(1e-3)  # half of 2e-3
+    assert learning_rate(gan.g_optimizer, 10) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="total_steps"):
+        build_gan(config, IMAGE_SHAPE)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="cosine").validate()
+
+
+def test_spectral_norm_discriminator_keeps_every_kernel_at_unit_spectral_norm():
+    from gan_kit.models import build_dcgan_discriminator
+
+    discriminator = build_dcgan_discriminator(
+        image_shape=(28, 28, 1), base_filters=8, batch_norm=False, spectral_norm=True
+    )
+    wrapped = [
+        layer for layer in discriminator.layers if "SpectralNormalization" in type(layer).__name__
+    ]
+    assert len(wrapped) == 3  # two convolutions and the output layer
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    for _ in range(30):  # power iterations converge over training calls
+        discriminator(images, training=True)
+    for layer in wrapped:
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert largest == pytest.approx(1.0, rel=0.05)

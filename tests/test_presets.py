@@ -58,7 +58,7 @@ def test_preset_builds_its_networks_and_trains_one_step(name, monkeypatch):
     # build_gan adds the run's GAN, optimizers and loss to build_networks' pair: hand it the
     # pair just checked rather than building the (up to 23M-weight) networks twice.
     monkeypatch.setattr(families, "build_networks", lambda *args: (generator, discriminator))
-    gan = families.build_gan(config, image_shape, num_classes)
+    gan = families.build_gan(config, image_shape, num_classes, total_steps=100)
     assert gan.generator is generator
     gan.run_eagerly = True  # one step of these networks costs less than tracing it
 

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from gan_kit import cli
+from gan_kit.callbacks import read_step_log
 from gan_kit.config import TrainConfig
 from gan_kit.runs import load_run, train
 
@@ -43,6 +44,13 @@ def test_run_folder_holds_everything(tmp_path, run_kwargs, tiny_config):
     state = json.loads((run_dir / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 2 and (run_dir / "checkpoints" / state["checkpoint"]).exists()
     assert run.epochs_done == 2 and len(run.history["d_loss"]) == 2
+    # 2 epochs of 256 / 64 = 4 steps: a run this short logs every step.
+    steps = read_step_log(run_dir / "steps.csv")
+    assert steps["step"] == list(range(1, 9)) and steps["epoch"] == [1] * 4 + [2] * 4
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(steps)
+    # The last step of each epoch is its own row; the four rows of an epoch average to it.
+    epoch_means = np.mean(np.reshape(steps["d_loss"], (2, 4)), axis=1)
+    np.testing.assert_allclose(epoch_means, run.history["d_loss"], rtol=1e-4)
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
@@ -61,6 +69,26 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     ]
     assert len(history["d_loss"]) == 3
     assert Image.open(tmp_path / "stopped" / "training.gif").n_frames == 4
+    # The step log continues where the checkpoint stopped, without duplicates, and holds
+    # what the uninterrupted run logged.
+    straight, stopped = (
+        read_step_log(tmp_path / name / "steps.csv") for name in ("straight", "stopped")
+    )
+    assert stopped["step"] == straight["step"] == list(range(1, 13))
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(stopped[key], straight[key], rtol=1e-6)
+
+
+def test_resume_drops_step_rows_logged_after_the_checkpoint(tmp_path, run_kwargs, tiny_config):
+    run_dir = tmp_path / "killed"
+    train(replace(tiny_config, epochs=1), run_dir, log_every=2, **run_kwargs)
+    # What a process killed during epoch 2 leaves: rows past the checkpoint, one cut short.
+    with open(run_dir / "steps.csv", "a") as handle:
+        handle.write("6,2,0.7,0.7,0.5,0.5\n8,2,0.")
+    train(run_dir=run_dir, resume=True, epochs=2, log_every=2, **run_kwargs)
+    steps = read_step_log(run_dir / "steps.csv")
+    assert steps["step"] == [2, 4, 6, 8] and 0.7 not in steps["d_loss"]
+    assert (run_dir / "history.png").stat().st_size > 0
 
 
 def start_training(config, run_dir, tfds_data_dir, raw_dir, **popen_kwargs):
@@ -111,6 +139,11 @@ def test_killed_training_process_resumes_without_loss(
     train(config, tmp_path / "straight", data_dir=tfds_data_dir, raw_dir=raw_dir, verbose=0)
     for a, b in zip(weights_of(tmp_path / "straight"), weights_of(run_dir), strict=True):
         np.testing.assert_array_equal(a, b)
+    # Rows the killed process logged after its checkpoint were dropped, not repeated.
+    straight = read_step_log(tmp_path / "straight" / "steps.csv")
+    steps = read_step_log(run_dir / "steps.csv")
+    assert steps["step"] == straight["step"] == list(range(1, 4 * 16 + 1))
+    np.testing.assert_allclose(steps["d_loss"], straight["d_loss"], rtol=1e-6)
 
 
 def test_conditional_run_has_a_class_grid_and_samples_chosen_digits(

@@ -305,6 +305,28 @@ def test_plot_history_critic_scores_and_extra_metrics(tmp_path):
     assert (tmp_path / "wgan.png").stat().st_size > 10_000
 
 
+def test_plot_history_draws_the_game_per_step_and_metrics_per_epoch():
+    steps = {"step": [10, 20, 30, 40], "epoch": [1, 1, 2, 2], **_gan_history(4)}
+    history = {**_gan_history(2), "fd": [80.0, 40.0]}
+    fig = viz.plot_history(history, steps=steps, probabilities=True)
+    axes = _axes_by_title(fig)
+    assert set(axes) == {"Losses", "Discriminator outputs", "Metrics"}
+    for title in ("Losses", "Discriminator outputs"):
+        assert axes[title].get_xlabel() == "step"
+        np.testing.assert_array_equal(axes[title].get_lines()[0].get_xdata(), steps["step"])
+    assert axes["Metrics"].get_xlabel() == "epoch" and axes["Metrics"].get_ylabel() == "fd"
+    # Only the step log, as the live notebook view draws it.
+    assert len(viz.plot_history({}, steps=steps).axes) == 2
+
+
+def test_plot_history_labels_critic_scores_when_told():
+    # A hinge critic whose scores happen to lie in [0, 1] still is no probability.
+    fig = viz.plot_history(_gan_history(), probabilities=False)
+    scores = _axes_by_title(fig)["Critic scores"]
+    legend = [t.get_text() for t in scores.get_legend().get_texts()]
+    assert legend == ["critic(x)", "critic(G(z))"] and scores.get_ylabel() == "critic score"
+
+
 def test_plot_history_skips_missing_keys():
     fig = viz.plot_history({"d_loss": [1.0, 0.9], "g_loss": [0.5, None]})
     assert list(_axes_by_title(fig)) == ["Losses"]

@@ -144,6 +144,7 @@ def _strided_discriminator(
     builder: str,
     output_name: str,
     name: str,
+    spectral_norm: bool = False,
 ) -> keras.Model:
     """The DCGAN discriminator body, shared with the WGAN critic; arguments already checked."""
     n = dcgan_num_upsamplings(image_shape, builder)
@@ -160,7 +161,7 @@ def _strided_discriminator(
     for i in range(n):
         # The first block sees the image itself: the paper keeps normalization off the input.
         normalize = i > 0 and normalization != "none"
-        x = layers.Conv2D(
+        conv = layers.Conv2D(
             base_filters * 2**i,
             kernel_size,
             strides=2,
@@ -168,7 +169,9 @@ def _strided_discriminator(
             # Batch norm's beta replaces a per-channel bias; layer norm over (H, W, C) does not.
             use_bias=not (normalize and normalization == "batch"),
             kernel_initializer=_dcgan_init(),
-        )(x)  # size halved: (B, H / 2**(i+1), W / 2**(i+1), base_filters * 2**i)
+        )
+        # size halved: (B, H / 2**(i+1), W / 2**(i+1), base_filters * 2**i)
+        x = _spectrally_normalized(conv)(x) if spectral_norm else conv(x)
         if normalize and normalization == "batch":
             x = layers.BatchNormalization()(x)
         elif normalize:
@@ -179,8 +182,19 @@ def _strided_discriminator(
         if dropout > 0:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)  # (B, s0 * s0 * base_filters * 2**(n - 1))
-    outputs = layers.Dense(1, dtype="float32", name=output_name)(x)
+    dense = layers.Dense(1, dtype="float32", name=output_name)
+    outputs = (
+        layers.SpectralNormalization(dense, dtype="float32", name=f"{output_name}_sn")(x)
+        if spectral_norm
+        else dense(x)
+    )
     return keras.Model(inputs, outputs, name=name)
+
+
+def _spectrally_normalized(layer: layers.Layer) -> layers.Layer:
+    # Miyato et al. 2018 (arXiv:1802.05957): W / sigma(W), sigma from one power iteration per
+    # training call, which bounds each layer's Lipschitz constant by 1.
+    return layers.SpectralNormalization(layer, power_iterations=1)
 
 
 def build_dcgan_discriminator(
@@ -191,6 +205,7 @@ def build_dcgan_discriminator(
     batch_norm: bool = True,
     dropout: float = 0.0,
     embedding_dim: int = 50,
+    spectral_norm: bool = False,
     name: str = "dcgan_discriminator",
 ) -> keras.Model:
     """Builds a DCGAN discriminator, image -> real/fake logit, by stride-2 convolutions.
@@ -210,6 +225,9 @@ def build_dcgan_discriminator(
         batch_norm: batch norm in every block but the first.
         dropout: dropout rate after each block, in [0, 1); 0 disables it.
         embedding_dim: size of the label embedding (conditional only).
+        spectral_norm: divide every convolution's and the output layer's kernel by its
+            largest singular value (Miyato et al. 2018, arXiv:1802.05957), usually with
+            batch_norm=False.
         name: model name.
 
     Returns:
@@ -237,6 +255,7 @@ def build_dcgan_discriminator(
         normalization="batch" if batch_norm else "none",
         dropout=check_dropout(dropout),
         builder="build_dcgan_discriminator",
+        spectral_norm=bool(spectral_norm),
         output_name="logit",
         name=name,
     )

@@ -1,0 +1,110 @@
+"""One change at a time: train a variant of a preset and score it every N steps.
+
+    python bench/ablation.py --name lr_linear --preset demo --set lr_schedule=linear --steps 4000
+    python bench/ablation.py --name sn --set 'discriminator_kwargs={"spectral_norm": true}'
+
+Each `--set key=value` replaces one TrainConfig field (the value is JSON, or a bare string).
+The run is seeded, so the numbers per step are deterministic on a CPU; the seconds depend on
+the load. Every scored row is appended, with the variant's name and config, to
+`--out` (JSON lines), from which `bench/ablation.md` is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gan_kit import hardware  # noqa: E402
+
+hardware.quiet_tensorflow_import()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from quality import SAMPLES, Clock, QualityProbe, Scorer  # noqa: E402
+
+from gan_kit import data  # noqa: E402
+from gan_kit.families import build_gan  # noqa: E402
+from gan_kit.presets import get_preset  # noqa: E402
+from gan_kit.runs import precision_policy  # noqa: E402
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--preset", default="demo")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--out", default="bench/ablation.jsonl")
+    parser.add_argument("--save", default=None, help="save the trained GAN here (.keras)")
+    args = parser.parse_args(argv)
+
+    overrides = dict(parse_setting(s) for s in args.set)
+    config = replace(get_preset(args.preset).config, **overrides)
+    if isinstance(config.image_shape, list):
+        config = replace(config, image_shape=tuple(config.image_shape))
+    config = replace(config, epochs=1).validate()
+    images, labels = data.load_arrays("mnist")
+    scorer = Scorer()
+    keras.utils.set_random_seed(config.seed)
+    num_classes = 10 if config.conditional else None
+    with precision_policy(config.precision):
+        gan = build_gan(config, (28, 28, 1), num_classes, total_steps=args.steps)
+    print(f"{args.name}: {overrides} ({hardware.describe()})", flush=True)
+    dataset = data.make_dataset(
+        images,
+        labels if config.conditional else None,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        epochs=None,
+    )
+    asked = np.arange(SAMPLES) % 10  # every digit equally often
+
+    def sample():
+        if config.conditional:
+            return gan.generate(SAMPLES, labels=asked, seed=1234), asked
+        return gan.generate(SAMPLES, seed=1234)
+
+    clock = Clock(
+        sample,
+        scorer,
+        every_steps=args.every,
+        max_steps=args.steps,
+        log=lambda line: print(line, flush=True),
+    )
+    gan.fit(
+        dataset,
+        epochs=1,
+        steps_per_epoch=args.steps,
+        callbacks=[QualityProbe(clock)],
+        verbose=0,
+        shuffle=False,
+    )
+    if args.save:
+        gan.save(args.save)
+    with open(args.out, "a") as out:
+        for row in clock.rows:
+            out.write(
+                json.dumps({"name": args.name, "preset": args.preset, "set": overrides, **row})
+                + "\n"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
