@@ -948,3 +948,54 @@ def test_spectral_norm_discriminator_keeps_every_kernel_at_unit_spectral_norm():
         kernel = keras.ops.convert_to_numpy(layer.kernel)
         largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
         assert largest == pytest.approx(1.0, rel=0.05)
+
+
+def test_latent_codes_end_z_with_a_one_hot_that_the_q_head_learns_to_read():
+    from gan_kit.config import TrainConfig
+    from gan_kit.families import build_gan
+
+    config = TrainConfig(
+        model="dcgan",
+        latent_dim=LATENT_DIM,
+        latent_codes=3,
+        generator_kwargs={"base_filters": 4, "kernel_size": 4},
+        discriminator_kwargs={"base_filters": 4, "kernel_size": 4},
+        d_learning_rate=1e-2,
+        g_learning_rate=1e-2,
+    )
+    gan = build_gan(config, IMAGE_SHAPE)
+    assert gan.latent_dim == LATENT_DIM + 3
+    assert tuple(gan.discriminator.outputs[0].shape) == (None, 4)  # real/fake + 3 code logits
+    z = gan.sample_latent(600, seed=0)
+    codes = z[:, LATENT_DIM:]
+    assert set(np.unique(codes)) == {0.0, 1.0} and np.all(codes.sum(axis=1) == 1)
+    assert np.all(np.bincount(codes.argmax(axis=1)) > 150)  # every category drawn, uniformly
+    z_t, codes_t = gan.sample_z_and_codes(5)
+    assert np.array_equal(z_t.numpy()[:, LATENT_DIM:].argmax(axis=1), codes_t.numpy())
+
+    def info_loss():
+        z, codes = gan.sample_z_and_codes(256)
+        # Batch statistics: after a few steps the moving averages of batch norm lag behind.
+        fakes = gan.generator(z, training=True)
+        _, code_logits = gan._split(gan.discriminator(fakes, training=True))
+        return float(gan._info_loss(codes, code_logits))
+
+    before = info_loss()
+    assert before == pytest.approx(np.log(3), abs=0.2)  # Q guesses at chance at first
+    real = tf.random.uniform((16, *IMAGE_SHAPE), -1, 1, seed=0)
+    for _ in range(40):
+        gan.train_step(real)
+    assert info_loss() < 0.5 * before  # both players made the code readable
+
+
+def test_latent_codes_need_a_discriminator_with_a_code_head():
+    generator = build_dcgan_generator(latent_dim=LATENT_DIM + 3, image_shape=IMAGE_SHAPE)
+    discriminator = build_dcgan_discriminator(image_shape=IMAGE_SHAPE)
+    with pytest.raises(ValueError, match="code_classes"):
+        GAN(generator, discriminator, latent_codes=3)
+    from gan_kit.config import TrainConfig
+
+    with pytest.raises(ValueError, match="latent_codes"):
+        TrainConfig(latent_codes=1).validate()
+    with pytest.raises(ValueError, match="dcgan"):
+        TrainConfig(model="mlp", latent_codes=10).validate()

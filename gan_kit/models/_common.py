@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 ACTIVATIONS = ("relu", "leaky_relu")
@@ -65,9 +66,44 @@ def activation_layer(activation: str) -> layers.Layer:
     return leaky_relu()
 
 
-def leaky_relu() -> layers.Layer:
+def leaky_relu(negative_slope: float = 0.2) -> layers.Layer:
     # Radford et al. 2015, Sec. 4: "the slope of the leak was set to 0.2" (Keras defaults to 0.3).
-    return layers.LeakyReLU(negative_slope=0.2)
+    return LeakyReLU(negative_slope=negative_slope)
+
+
+@keras.saving.register_keras_serializable(package="gan_kit")
+class LeakyReLU(layers.LeakyReLU):
+    """`keras.layers.LeakyReLU` whose gradient reads the layer's output instead of its input.
+
+    TensorFlow's LeakyRelu gradient reads the input x: after a Conv2D with a bias, the BiasAdd
+    output then has two readers, LeakyRelu and LeakyReluGrad. Grappler's remapper fuses Conv2D +
+    BiasAdd into a _FusedConv2D; with oneDNN (on by default on CPUs with AVX-512 or AMX,
+    TF_ENABLE_ONEDNN_OPTS=1 elsewhere) a second pass folds the LeakyRelu into it without checking
+    for other readers, removes the tensor LeakyReluGrad reads, and TensorFlow 2.21 rejects the
+    rewrite with "E0000 ... remapper failed: ... fanout '.../LeakyReluGrad' exist for missing
+    node '.../BiasAdd'". For a slope >= 0, y = max(x, slope * x) is positive exactly where x is,
+    so LeakyReluGrad may read y instead, as ReLU's gradient does: the BiasAdd keeps one reader
+    and the remapper fuses all three ops in one step. Same values, same gradients.
+    """
+
+    def call(self, inputs):
+        return _leaky_relu_output_gradient(inputs, self.negative_slope)
+
+
+def _leaky_relu_output_gradient(x: tf.Tensor, negative_slope: float) -> tf.Tensor:
+    @tf.custom_gradient
+    def forward(x):
+        y = tf.nn.leaky_relu(x, alpha=negative_slope)
+
+        def gradient(dy):
+            # y only selects the slope, so nothing flows back through it: without the stop, the
+            # second derivative (WGAN-GP's penalty) would add a zero LeakyReluGrad that reads x.
+            features = tf.stop_gradient(y)
+            return tf.raw_ops.LeakyReluGrad(gradients=dy, features=features, alpha=negative_slope)
+
+        return y, gradient
+
+    return forward(x)
 
 
 def dcgan_valid_sizes() -> list[int]:

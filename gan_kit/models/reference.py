@@ -99,11 +99,13 @@ def build_tutorial_discriminator(name: str = "tutorial_discriminator") -> keras.
         (16, 1)
     """
     images = keras.Input(shape=(28, 28, 1), name="images")
+    # The tutorial's layers.LeakyReLU(), as gan_kit's LeakyReLU: same values, but its gradient
+    # lets TensorFlow's oneDNN remapper fuse the biased Conv2D and LeakyReLU without an error.
     x = layers.Conv2D(64, 5, strides=2, padding="same")(images)  # (B, 14, 14, 64)
-    x = layers.LeakyReLU()(x)
+    x = leaky_relu(negative_slope=0.3)(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Conv2D(128, 5, strides=2, padding="same")(x)  # (B, 7, 7, 128)
-    x = layers.LeakyReLU()(x)
+    x = leaky_relu(negative_slope=0.3)(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Flatten()(x)  # (B, 6272)
     logits = layers.Dense(1, dtype="float32", name="logit")(x)
