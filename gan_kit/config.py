@@ -157,8 +157,10 @@ class TrainConfig:
             raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
-        if isinstance(self.latent_codes, bool) or not isinstance(self.latent_codes, int) or (
-            self.latent_codes == 1 or self.latent_codes < 0
+        if (
+            isinstance(self.latent_codes, bool)
+            or not isinstance(self.latent_codes, int)
+            or (self.latent_codes == 1 or self.latent_codes < 0)
         ):
             raise ValueError(f"latent_codes must be 0 (off) or >= 2, got {self.latent_codes!r}")
         if self.latent_codes and self.model != "dcgan":
@@ -166,7 +168,9 @@ class TrainConfig:
         if self.latent_codes and self.conditional:
             raise ValueError("latent_codes is for unconditional GANs; drop --conditional or it")
         if self.lr_schedule not in ("constant", "linear"):
-            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
+            raise ValueError(
+                f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}"
+            )
         if self.precision not in ("auto", "float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(
                 "precision must be 'auto', 'float32', 'mixed_bfloat16' or 'mixed_float16', "
