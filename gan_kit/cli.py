@@ -162,10 +162,6 @@ def config_from_args(args):
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.conditional:
         changes["conditional"] = True
-        # The labels do the work of an InfoGAN code (the demo's), and the two do not mix.
-        changes["latent_codes"] = 0
-    if args.model and args.model != "dcgan":
-        changes["latent_codes"] = 0  # only the DCGAN discriminator has a code head
     if args.image_size:
         channels = 3 if (args.dataset or config.dataset) not in ("mnist", "fashion_mnist") else 1
         changes["image_shape"] = (args.image_size, args.image_size, channels)

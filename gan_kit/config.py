@@ -48,13 +48,6 @@ class TrainConfig:
     # Goodfellow et al. and most Keras examples draw z ~ N(0, I); seed 000 and the DCGAN
     # paper use U[-1, 1].
     latent_distribution: str = "normal"
-    # InfoGAN (Chen et al. 2016, arXiv:1606.03657): K one-hot dimensions of a uniformly drawn
-    # category appended to z, and a head on D that must tell which one was on. An unconditional
-    # generator then spreads its categories over separate modes (on MNIST: mostly the digits)
-    # instead of blending them. 0 turns it off; info_weight is the paper's lambda (1 for
-    # categorical codes).
-    latent_codes: int = 0
-    info_weight: float = 1.0
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -157,16 +150,6 @@ class TrainConfig:
             raise ValueError("fused needs n_critic=1 and gp_weight=0; set fused=False")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
-        if (
-            isinstance(self.latent_codes, bool)
-            or not isinstance(self.latent_codes, int)
-            or (self.latent_codes == 1 or self.latent_codes < 0)
-        ):
-            raise ValueError(f"latent_codes must be 0 (off) or >= 2, got {self.latent_codes!r}")
-        if self.latent_codes and self.model != "dcgan":
-            raise ValueError("latent_codes needs a discriminator with a code head: --model dcgan")
-        if self.latent_codes and self.conditional:
-            raise ValueError("latent_codes is for unconditional GANs; drop --conditional or it")
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(
                 f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}"

@@ -32,7 +32,7 @@ def _mlp(config: TrainConfig, image_shape, num_classes) -> Networks:
 
 def _dcgan_generator(config: TrainConfig, image_shape, num_classes) -> keras.Model:
     return models.build_dcgan_generator(
-        latent_dim=config.latent_dim + config.latent_codes,
+        latent_dim=config.latent_dim,
         image_shape=image_shape,
         num_classes=num_classes,
         **config.generator_kwargs,
@@ -41,10 +41,7 @@ def _dcgan_generator(config: TrainConfig, image_shape, num_classes) -> keras.Mod
 
 def _dcgan(config: TrainConfig, image_shape, num_classes) -> Networks:
     discriminator = models.build_dcgan_discriminator(
-        image_shape=image_shape,
-        num_classes=num_classes,
-        code_classes=config.latent_codes,
-        **config.discriminator_kwargs,
+        image_shape=image_shape, num_classes=num_classes, **config.discriminator_kwargs
     )
     return _dcgan_generator(config, image_shape, num_classes), discriminator
 
@@ -135,10 +132,8 @@ def build_gan(
     gan = GAN(
         generator,
         discriminator,
-        latent_dim=config.latent_dim + config.latent_codes,
+        latent_dim=config.latent_dim,
         latent_distribution=config.latent_distribution,
-        latent_codes=config.latent_codes,
-        info_weight=config.info_weight,
         n_critic=config.n_critic,
         gp_weight=config.gp_weight,
         clip_value=config.clip_value,

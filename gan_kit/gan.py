@@ -25,6 +25,9 @@ from keras import ops
 
 from gan_kit import losses
 
+# The networks' custom layers must be registered before a saved GAN can be loaded.
+from gan_kit.models import _common  # noqa: F401
+
 
 def _needs_labels(network: keras.Model) -> bool:
     return len(network.inputs) == 2
@@ -39,13 +42,6 @@ class GAN(keras.Model):
         discriminator: maps images [and labels] to (B, 1) logits (or critic scores).
         latent_dim: size of z; read from the generator when None.
         latent_distribution: "normal" draws z ~ N(0, I); "uniform" draws z ~ U[-1, 1].
-        latent_codes: K > 0 makes the last K entries of z a one-hot code of a category drawn
-            uniformly, which the discriminator's last K logits (its Q head) must recover:
-            InfoGAN's categorical code (Chen et al. 2016, arXiv:1606.03657). Both networks add
-            info_weight * cross-entropy(code, Q(G(z))) to their losses, which maximises a lower
-            bound on the mutual information between code and image, so the generator gives each
-            category a mode of its own instead of blending modes.
-        info_weight: lambda of InfoGAN's mutual-information term (1 for categorical codes).
         n_critic: discriminator steps per generator step (k of Algorithm 1). All k steps of a
             batch see the same real images with fresh noise each; the WGAN papers draw a new
             real batch for every critic step, so an epoch here holds k times more generator
@@ -75,8 +71,6 @@ class GAN(keras.Model):
         *,
         latent_dim: int | None = None,
         latent_distribution: str = "normal",
-        latent_codes: int = 0,
-        info_weight: float = 1.0,
         n_critic: int = 1,
         gp_weight: float = 0.0,
         clip_value: float | None = None,
@@ -104,15 +98,6 @@ class GAN(keras.Model):
                 "instance_noise_steps must be a positive number of steps, or None for constant "
                 f"noise; got {instance_noise_steps}"
             )
-        latent_codes = int(latent_codes)
-        if latent_codes and latent_codes < 2:
-            raise ValueError(f"latent_codes must be 0 (off) or >= 2, got {latent_codes}")
-        if discriminator.outputs[0].shape[-1] != 1 + latent_codes:
-            raise ValueError(
-                f"the discriminator gives {discriminator.outputs[0].shape[-1]} logits per image; "
-                f"with latent_codes={latent_codes} it must give {1 + latent_codes} "
-                "(build it with code_classes=latent_codes)"
-            )
         if _needs_labels(generator) != _needs_labels(discriminator):
             raise ValueError(
                 "generator and discriminator must both be conditional (take labels) or both not; "
@@ -122,8 +107,6 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
         self.latent_distribution = latent_distribution
-        self.latent_codes = latent_codes
-        self.info_weight = float(info_weight)
         self.conditional = _needs_labels(generator)
         self.n_critic = int(n_critic)
         self.gp_weight = float(gp_weight)
@@ -235,22 +218,10 @@ class GAN(keras.Model):
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Noise from the prior, drawn with the model's seed: (batch_size, latent_dim) float32."""
-        return self.sample_z_and_codes(batch_size)[0]
-
-    def sample_z_and_codes(self, batch_size):
-        """z (batch_size, latent_dim) and, with latent codes, the categories (batch_size,) int32
-        whose one-hot fills the last `latent_codes` entries of z (else None)."""
-        shape = tf.stack([batch_size, self.latent_dim - self.latent_codes])
+        shape = tf.stack([batch_size, self.latent_dim])
         if self.latent_distribution == "uniform":
-            z = tf.random.stateless_uniform(shape, self.next_seed(), -1.0, 1.0)
-        else:
-            z = tf.random.stateless_normal(shape, self.next_seed())
-        if not self.latent_codes:
-            return z, None
-        codes = tf.random.stateless_uniform(
-            tf.reshape(batch_size, [1]), self.next_seed(), 0, self.latent_codes, dtype=tf.int32
-        )
-        return tf.concat([z, tf.one_hot(codes, self.latent_codes, dtype=z.dtype)], axis=1), codes
+            return tf.random.stateless_uniform(shape, self.next_seed(), -1.0, 1.0)
+        return tf.random.stateless_normal(shape, self.next_seed())
 
     def train_step(self, data):
         real_images, labels = self._unpack(data)
@@ -277,25 +248,17 @@ class GAN(keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
     def d_step(self, real_images, labels, batch_size):
-        """One discriminator update: ascend log D(x) + log(1 - D(G(z))) (as a loss to minimise).
-
-        With latent codes the Q head learns too: + info_weight * CE(code, Q(G(z))).
-        """
-        z, codes = self.sample_z_and_codes(batch_size)
+        """One discriminator update: ascend log D(x) + log(1 - D(G(z))) (as a loss to minimise)."""
+        z = self.sample_z(batch_size)
         fake_images = self.generator(self._with_labels(z, labels), training=True)
         with tf.GradientTape() as tape:
-            real_logits, _ = self._split(
-                self.discriminator(
-                    self._with_labels(self._add_instance_noise(real_images), labels), training=True
-                )
+            real_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(real_images), labels), training=True
             )
-            fake_logits, code_logits = self._split(
-                self.discriminator(
-                    self._with_labels(self._add_instance_noise(fake_images), labels), training=True
-                )
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
             )
             d_loss = self._discriminator_loss(real_logits, fake_logits)
-            d_loss = d_loss + self._info_loss(codes, code_logits)
             if self.gp_weight > 0:
                 # One mixing weight per sample, uniform on [0, 1] (Gulrajani et al. 2017).
                 weight_shape = tf.concat(
@@ -314,15 +277,13 @@ class GAN(keras.Model):
 
     def g_step(self, labels, batch_size):
         """One generator update with fresh noise; the discriminator's weights stay fixed."""
-        z, codes = self.sample_z_and_codes(batch_size)
+        z = self.sample_z(batch_size)
         with tf.GradientTape() as tape:
             fake_images = self.generator(self._with_labels(z, labels), training=True)
-            fake_logits, code_logits = self._split(
-                self.discriminator(
-                    self._with_labels(self._add_instance_noise(fake_images), labels), training=True
-                )
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
             )
-            g_loss = self.g_loss_fn(fake_logits) + self._info_loss(codes, code_logits)
+            g_loss = self.g_loss_fn(fake_logits)
             scaled_loss = self._scale_for_gradients(self.g_optimizer, g_loss)
         self._apply(self.g_optimizer, tape, scaled_loss, self.generator.trainable_weights)
         return g_loss
@@ -334,23 +295,17 @@ class GAN(keras.Model):
         step's discriminator update, unlike Algorithm 1, where the generator step sees the
         updated discriminator. Cheaper per step; on MNIST the two reach similar samples.
         """
-        z, codes = self.sample_z_and_codes(batch_size)
+        z = self.sample_z(batch_size)
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fake_images = self.generator(self._with_labels(z, labels), training=True)
-            real_logits, _ = self._split(
-                self.discriminator(
-                    self._with_labels(self._add_instance_noise(real_images), labels), training=True
-                )
+            real_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(real_images), labels), training=True
             )
-            fake_logits, code_logits = self._split(
-                self.discriminator(
-                    self._with_labels(self._add_instance_noise(fake_images), labels), training=True
-                )
+            fake_logits = self.discriminator(
+                self._with_labels(self._add_instance_noise(fake_images), labels), training=True
             )
-            # Both players share the mutual-information term (Chen et al. 2016, Eq. 5).
-            info_loss = self._info_loss(codes, code_logits)
-            d_loss = self._discriminator_loss(real_logits, fake_logits) + info_loss
-            g_loss = self.g_loss_fn(fake_logits) + info_loss
+            d_loss = self._discriminator_loss(real_logits, fake_logits)
+            g_loss = self.g_loss_fn(fake_logits)
             scaled_d_loss = self._scale_for_gradients(self.d_optimizer, d_loss)
             scaled_g_loss = self._scale_for_gradients(self.g_optimizer, g_loss)
         self._apply(self.d_optimizer, d_tape, scaled_d_loss, self.discriminator.trainable_weights)
@@ -374,21 +329,6 @@ class GAN(keras.Model):
             return images
         noise = tf.random.stateless_normal(tf.shape(images), self.next_seed(), dtype=images.dtype)
         return images + ops.cast(self.instance_noise_std(), images.dtype) * noise
-
-    def _split(self, logits):
-        """(B, 1 + K) discriminator outputs -> the (B, 1) logit and the (B, K) code logits."""
-        if not self.latent_codes:
-            return logits, None
-        return logits[:, :1], logits[:, 1:]
-
-    def _info_loss(self, codes, code_logits):
-        """info_weight * mean cross-entropy of Q's guess of the code; 0 without codes."""
-        if not self.latent_codes:
-            return 0.0
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(
-            codes, ops.cast(code_logits, "float32"), from_logits=True
-        )
-        return self.info_weight * ops.mean(cross_entropy)
 
     def _discriminator_loss(self, real_logits, fake_logits):
         if self.label_smoothing:
@@ -446,15 +386,9 @@ class GAN(keras.Model):
     def sample_latent(self, n: int, seed: int | None = 0) -> np.ndarray:
         """n latent vectors from the prior, drawn with NumPy so training is undisturbed."""
         rng = np.random.default_rng(seed)
-        noise_dim = self.latent_dim - self.latent_codes
         if self.latent_distribution == "uniform":
-            z = rng.uniform(-1.0, 1.0, (n, noise_dim))
-        else:
-            z = rng.standard_normal((n, noise_dim))
-        if self.latent_codes:
-            codes = rng.integers(0, self.latent_codes, n)
-            z = np.concatenate([z, np.eye(self.latent_codes)[codes]], axis=1)
-        return z.astype("float32")
+            return rng.uniform(-1.0, 1.0, (n, self.latent_dim)).astype("float32")
+        return rng.standard_normal((n, self.latent_dim)).astype("float32")
 
     def generate(
         self,
@@ -506,8 +440,6 @@ class GAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "latent_distribution": self.latent_distribution,
-            "latent_codes": self.latent_codes,
-            "info_weight": self.info_weight,
             "n_critic": self.n_critic,
             "gp_weight": self.gp_weight,
             "clip_value": self.clip_value,

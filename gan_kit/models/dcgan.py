@@ -145,7 +145,6 @@ def _strided_discriminator(
     output_name: str,
     name: str,
     spectral_norm: bool = False,
-    code_classes: int = 0,
 ) -> keras.Model:
     """The DCGAN discriminator body, shared with the WGAN critic; arguments already checked."""
     n = dcgan_num_upsamplings(image_shape, builder)
@@ -183,20 +182,13 @@ def _strided_discriminator(
         if dropout > 0:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)  # (B, s0 * s0 * base_filters * 2**(n - 1))
-    # InfoGAN's Q head shares the whole body: one more logit per class of the latent code.
-    dense = layers.Dense(1 + code_classes, dtype="float32", name=output_name)
+    dense = layers.Dense(1, dtype="float32", name=output_name)
     outputs = (
         layers.SpectralNormalization(dense, dtype="float32", name=f"{output_name}_sn")(x)
         if spectral_norm
         else dense(x)
     )
     return keras.Model(inputs, outputs, name=name)
-
-
-def _check_code_classes(code_classes: object) -> int:
-    if code_classes == 0:
-        return 0
-    return check_num_classes(code_classes)
 
 
 def _spectrally_normalized(layer: layers.Layer) -> layers.Layer:
@@ -214,7 +206,6 @@ def build_dcgan_discriminator(
     dropout: float = 0.0,
     embedding_dim: int = 50,
     spectral_norm: bool = False,
-    code_classes: int = 0,
     name: str = "dcgan_discriminator",
 ) -> keras.Model:
     """Builds a DCGAN discriminator, image -> real/fake logit, by stride-2 convolutions.
@@ -237,14 +228,11 @@ def build_dcgan_discriminator(
         spectral_norm: divide every convolution's and the output layer's kernel by its
             largest singular value (Miyato et al. 2018, arXiv:1802.05957), usually with
             batch_norm=False.
-        code_classes: K > 0 adds InfoGAN's Q head (Chen et al. 2016, arXiv:1606.03657): K more
-            logits that guess which of K categories the generator's latent code held.
         name: model name.
 
     Returns:
         A `keras.Model` mapping images of shape (B, H, W, C) in [-1, 1] (plus labels of shape
-        (B,) when conditional) to logits of shape (B, 1), float32, unbounded; with
-        code_classes K, (B, 1 + K): the real/fake logit, then the K code logits.
+        (B,) when conditional) to logits of shape (B, 1), float32, unbounded.
 
     Raises:
         ValueError: if an argument is impossible; the message says what would work.
@@ -268,7 +256,6 @@ def build_dcgan_discriminator(
         dropout=check_dropout(dropout),
         builder="build_dcgan_discriminator",
         spectral_norm=bool(spectral_norm),
-        code_classes=_check_code_classes(code_classes),
         output_name="logit",
         name=name,
     )
