@@ -43,6 +43,23 @@ def parse_setting(text: str) -> tuple[str, object]:
         return key, value
 
 
+def markdown_report(jsonl: str) -> str:
+    """One line per variant: its settings and its scores at every scored step."""
+    variants: dict[str, list[dict]] = {}
+    for line in Path(jsonl).read_text().splitlines():
+        row = json.loads(line)
+        variants.setdefault(row["name"], []).append(row)
+    lines = [
+        "| variant | preset | changed | step: FD / confident share |",
+        "|---|---|---|---|",
+    ]
+    for name, rows in variants.items():
+        changed = ", ".join(f"{k}={json.dumps(v)}" for k, v in rows[0]["set"].items()) or "-"
+        scores = "; ".join(f"{r['step']}: {r['fd']:.1f} / {r['confident']:.2f}" for r in rows)
+        lines.append(f"| {name} | {rows[0]['preset']} | `{changed}` | {scores} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True)
@@ -52,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--out", default="bench/ablation.jsonl")
     parser.add_argument("--save", default=None, help="save the trained GAN here (.keras)")
+    parser.add_argument(
+        "--report", metavar="FILE.md", help="only write the rows of --out as a markdown table"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        Path(args.report).write_text(markdown_report(args.out))
+        return 0
 
     overrides = dict(parse_setting(s) for s in args.set)
     config = replace(get_preset(args.preset).config, **overrides)

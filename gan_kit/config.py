@@ -48,6 +48,10 @@ class TrainConfig:
     # Goodfellow et al. and most Keras examples draw z ~ N(0, I); seed 000 and the DCGAN
     # paper use U[-1, 1].
     latent_distribution: str = "normal"
+    # "mixture": K Gaussian islands, z = [eps, s * onehot(k)] (see gan_kit.gan.GAN), so that an
+    # unconditional generator need not make blends of two digits between them.
+    mixture_components: int = 30
+    mixture_scale: float = 5.0
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -131,9 +135,18 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-        if self.latent_distribution not in ("normal", "uniform"):
+        if self.latent_distribution not in ("normal", "uniform", "mixture"):
             raise ValueError(
-                f"latent_distribution must be 'normal' or 'uniform', got {self.latent_distribution!r}"
+                "latent_distribution must be 'normal', 'uniform' or 'mixture', "
+                f"got {self.latent_distribution!r}"
+            )
+        if self.latent_distribution == "mixture" and not (
+            isinstance(self.mixture_components, int)
+            and 2 <= self.mixture_components < self.latent_dim
+        ):
+            raise ValueError(
+                f"mixture_components must be an integer in [2, latent_dim), got "
+                f"{self.mixture_components!r} (try 30)"
             )
         if self.optimizer not in ("adam", "rmsprop", "sgd"):
             raise ValueError(

@@ -134,6 +134,8 @@ def build_gan(
         discriminator,
         latent_dim=config.latent_dim,
         latent_distribution=config.latent_distribution,
+        mixture_components=config.mixture_components,
+        mixture_scale=config.mixture_scale,
         n_critic=config.n_critic,
         gp_weight=config.gp_weight,
         clip_value=config.clip_value,

@@ -28,6 +28,8 @@ from gan_kit import losses
 # The networks' custom layers must be registered before a saved GAN can be loaded.
 from gan_kit.models import _common  # noqa: F401
 
+LATENT_DISTRIBUTIONS = ("normal", "uniform", "mixture")
+
 
 def _needs_labels(network: keras.Model) -> bool:
     return len(network.inputs) == 2
@@ -41,7 +43,14 @@ class GAN(keras.Model):
         generator: maps z of shape (B, latent_dim) [and labels (B,)] to images (B, H, W, C).
         discriminator: maps images [and labels] to (B, 1) logits (or critic scores).
         latent_dim: size of z; read from the generator when None.
-        latent_distribution: "normal" draws z ~ N(0, I); "uniform" draws z ~ U[-1, 1].
+        latent_distribution: "normal" draws z ~ N(0, I); "uniform" draws z ~ U[-1, 1];
+            "mixture" draws a mixture of `mixture_components` (K) Gaussians that do not touch:
+            z = [eps, s * onehot(k)] with eps ~ N(0, I) in latent_dim - K dimensions, k uniform
+            on {0, ..., K - 1} and s = `mixture_scale`. A continuous generator maps a connected
+            prior to a connected set, so between two digits it must pass through blends of
+            them; from K separate islands it need not (Khayatkhoei et al. 2018,
+            arXiv:1806.00880).
+        mixture_components, mixture_scale: K and s of the "mixture" prior.
         n_critic: discriminator steps per generator step (k of Algorithm 1). All k steps of a
             batch see the same real images with fresh noise each; the WGAN papers draw a new
             real batch for every critic step, so an epoch here holds k times more generator
@@ -71,6 +80,8 @@ class GAN(keras.Model):
         *,
         latent_dim: int | None = None,
         latent_distribution: str = "normal",
+        mixture_components: int = 30,
+        mixture_scale: float = 5.0,
         n_critic: int = 1,
         gp_weight: float = 0.0,
         clip_value: float | None = None,
@@ -82,8 +93,8 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if latent_distribution not in ("normal", "uniform"):
-            raise ValueError("latent_distribution must be 'normal' or 'uniform'")
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}")
         if n_critic < 1:
             raise ValueError(f"n_critic must be a positive integer, got {n_critic}")
         if fused and (n_critic != 1 or gp_weight):
@@ -107,6 +118,13 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
         self.latent_distribution = latent_distribution
+        self.mixture_components = int(mixture_components)
+        self.mixture_scale = float(mixture_scale)
+        if latent_distribution == "mixture" and not 2 <= self.mixture_components < self.latent_dim:
+            raise ValueError(
+                f"a mixture prior needs 2 <= mixture_components < latent_dim ({self.latent_dim}); "
+                f"got {self.mixture_components}"
+            )
         self.conditional = _needs_labels(generator)
         self.n_critic = int(n_critic)
         self.gp_weight = float(gp_weight)
@@ -218,10 +236,19 @@ class GAN(keras.Model):
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Noise from the prior, drawn with the model's seed: (batch_size, latent_dim) float32."""
-        shape = tf.stack([batch_size, self.latent_dim])
         if self.latent_distribution == "uniform":
+            shape = tf.stack([batch_size, self.latent_dim])
             return tf.random.stateless_uniform(shape, self.next_seed(), -1.0, 1.0)
-        return tf.random.stateless_normal(shape, self.next_seed())
+        if self.latent_distribution == "mixture":
+            k = self.mixture_components
+            eps = tf.random.stateless_normal(
+                tf.stack([batch_size, self.latent_dim - k]), self.next_seed()
+            )
+            component = tf.random.stateless_uniform(
+                tf.reshape(batch_size, [1]), self.next_seed(), 0, k, dtype=tf.int32
+            )
+            return tf.concat([eps, self.mixture_scale * tf.one_hot(component, k)], axis=1)
+        return tf.random.stateless_normal(tf.stack([batch_size, self.latent_dim]), self.next_seed())
 
     def train_step(self, data):
         real_images, labels = self._unpack(data)
@@ -388,6 +415,11 @@ class GAN(keras.Model):
         rng = np.random.default_rng(seed)
         if self.latent_distribution == "uniform":
             return rng.uniform(-1.0, 1.0, (n, self.latent_dim)).astype("float32")
+        if self.latent_distribution == "mixture":
+            k = self.mixture_components
+            eps = rng.standard_normal((n, self.latent_dim - k))
+            islands = self.mixture_scale * np.eye(k)[rng.integers(0, k, n)]
+            return np.concatenate([eps, islands], axis=1).astype("float32")
         return rng.standard_normal((n, self.latent_dim)).astype("float32")
 
     def generate(
@@ -440,6 +472,8 @@ class GAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "latent_distribution": self.latent_distribution,
+            "mixture_components": self.mixture_components,
+            "mixture_scale": self.mixture_scale,
             "n_critic": self.n_critic,
             "gp_weight": self.gp_weight,
             "clip_value": self.clip_value,

@@ -948,3 +948,24 @@ def test_spectral_norm_discriminator_keeps_every_kernel_at_unit_spectral_norm():
         kernel = keras.ops.convert_to_numpy(layer.kernel)
         largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
         assert largest == pytest.approx(1.0, rel=0.05)
+
+
+def test_mixture_prior_draws_separate_islands_in_the_compiled_step_and_in_numpy():
+    generator, discriminator = mlp_networks(None)
+    gan = GAN(
+        generator,
+        discriminator,
+        latent_distribution="mixture",
+        mixture_components=3,
+        mixture_scale=5.0,
+    )
+    for z in (gan.sample_latent(600, seed=0), gan.sample_z(600).numpy()):
+        islands = z[:, LATENT_DIM - 3 :]
+        # Exactly one of the last K entries is s, the others 0: K islands s * sqrt(2) apart.
+        assert np.allclose(np.sort(islands, axis=1), [0.0, 0.0, 5.0])
+        assert np.all(np.bincount(islands.argmax(axis=1), minlength=3) > 150)
+        assert abs(z[:, : LATENT_DIM - 3].std() - 1.0) < 0.1
+    restored = GAN.from_config(gan.get_config())
+    assert (restored.latent_distribution, restored.mixture_components) == ("mixture", 3)
+    with pytest.raises(ValueError, match="mixture_components"):
+        GAN(generator, discriminator, latent_distribution="mixture", mixture_components=LATENT_DIM)
