@@ -1,7 +1,7 @@
 """How long each recipe trains on this machine until its samples are good, side by side.
 
     python bench/time_to_quality.py                        # tutorial, keras.io, demo: ~20 min
-    python bench/time_to_quality.py --kit-presets demo,dcgan_fast --out bench/time_to_quality.md
+    python bench/time_to_quality.py --kit-presets demo --out bench/time_to_quality.md
     python bench/time_to_quality.py --recipes kit --minutes 0.1,0.2      # a smoke test
 
 Trains these recipes one after another, in one process, with one clock and one scoring:

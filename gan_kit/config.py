@@ -50,7 +50,7 @@ class TrainConfig:
     latent_distribution: str = "normal"
     # "mixture": K Gaussian islands, z = [eps, s * onehot(k)] (see gan_kit.gan.GAN), so that an
     # unconditional generator need not make blends of two digits between them.
-    mixture_components: int = 30
+    mixture_components: int = 10
     mixture_scale: float = 5.0
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +146,7 @@ class TrainConfig:
         ):
             raise ValueError(
                 f"mixture_components must be an integer in [2, latent_dim), got "
-                f"{self.mixture_components!r} (try 30)"
+                f"{self.mixture_components!r} (try 10)"
             )
         if self.optimizer not in ("adam", "rmsprop", "sgd"):
             raise ValueError(

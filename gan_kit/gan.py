@@ -80,7 +80,7 @@ class GAN(keras.Model):
         *,
         latent_dim: int | None = None,
         latent_distribution: str = "normal",
-        mixture_components: int = 30,
+        mixture_components: int = 10,
         mixture_scale: float = 5.0,
         n_critic: int = 1,
         gp_weight: float = 0.0,

@@ -77,10 +77,15 @@ _WGAN_GP = TrainConfig(
 # one twice as wide, at half the cost of a step), 4x4 kernels (divisible by the stride: no
 # checkerboard), small batches (per image, batch 32 learned as much per step as batch 64), Adam at
 # 5e-4 with a constant rate (a linear decay to 0 ended at FD 57.6 instead of 46), the fused step
-# (a third less generator work) and an EMA generator for the samples.
+# (a third less generator work), an EMA generator for the samples, and a prior of 10 separate
+# Gaussian islands instead of one Gaussian: fewer blends of two digits (confident share 0.73
+# against 0.60 after 4,000 steps, FD 38.8 against 46.9).
 _DEMO = TrainConfig(
     model="dcgan",
     dataset="mnist",
+    latent_distribution="mixture",
+    mixture_components=10,
+    mixture_scale=5.0,
     generator_kwargs={"base_filters": 32, "kernel_size": 4},
     discriminator_kwargs={"base_filters": 32, "kernel_size": 4},
     loss="non_saturating",
