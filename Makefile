@@ -44,7 +44,7 @@ bench:
 # Time to quality, side by side: the TF tutorial's and keras.io's DCGAN recipes and the kit's
 # presets, each trained for 5 minutes and scored every 30 s (about 25 minutes; run it alone).
 bench-quality:
-	$(PY) bench/time_to_quality.py --kit-presets demo --out bench/time_to_quality.md
+	$(PY) bench/time_to_quality.py --kit-presets demo --every-seconds 60 --out bench/time_to_quality.md
 
 data:
 	$(PY) -m gan_kit data mnist fashion_mnist

@@ -209,8 +209,12 @@ def train_kit(preset: str, images: np.ndarray, scorer: Scorer, marks: list[float
     config = kit_config(preset)
     budget = marks[-1]
     seconds_per_step = measure_seconds_per_step(config, images)
-    # The warm-up step below is one of total_steps, so a linear schedule ends at 0 exactly.
+    # The warm-up step below is one of total_steps, so a linear schedule ends at 0 exactly. A
+    # constant rate needs no length: the clock alone ends the run (a short timing that caught a
+    # slow spell would otherwise cut it short).
     total_steps = max(2, int(budget / seconds_per_step))
+    if config.lr_schedule == "constant":
+        total_steps = 10 * total_steps
     print(
         f"  {preset}: {seconds_per_step * 1e3:.1f} ms/step over {TIMING_STEPS} timed steps "
         f"-> total_steps {total_steps} for {budget:g} s (lr_schedule {config.lr_schedule!r})",

@@ -162,6 +162,9 @@ def config_from_args(args):
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.conditional:
         changes["conditional"] = True
+        if config.latent_distribution == "mixture":
+            # The labels already pick the digit, which the islands of the prior were for.
+            changes["latent_distribution"] = "normal"
     if args.image_size:
         channels = 3 if (args.dataset or config.dataset) not in ("mnist", "fashion_mnist") else 1
         changes["image_shape"] = (args.image_size, args.image_size, channels)

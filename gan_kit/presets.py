@@ -94,7 +94,7 @@ _DEMO = TrainConfig(
     d_learning_rate=5e-4,
     g_learning_rate=5e-4,
     batch_size=32,
-    epochs=3,
+    epochs=2,
     description="the 5-minute CPU demo: a slim DCGAN on MNIST with an EMA generator",
 )
 

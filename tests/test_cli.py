@@ -209,3 +209,13 @@ def test_eval_rejects_bad_samples_files(capsys, tmp_path):
     assert_one_line_error(status, err, "cannot read", "images")
     status, err = run_cli(capsys, "eval")
     assert_one_line_error(status, err, "RUN_DIR", "--samples")
+
+
+def test_conditional_demo_swaps_the_island_prior_for_the_labels():
+    from gan_kit import cli
+
+    plain = cli.config_from_args(cli.build_parser().parse_args(["train", "--preset", "demo"]))
+    assert plain.latent_distribution == "mixture" and not plain.conditional
+    args = cli.build_parser().parse_args(["train", "--preset", "demo", "--conditional"])
+    conditional = cli.config_from_args(args)
+    assert conditional.conditional and conditional.latent_distribution == "normal"
