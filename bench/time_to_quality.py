@@ -153,19 +153,24 @@ def train_kerasio(images: np.ndarray, scorer: Scorer, marks: list[float]) -> Rec
     z = fixed_latent(latent_dim)
     # Sigmoid samples in [0, 1]; the scorer takes [-1, 1], like the kit's and the tutorial's.
     clock = make_clock(lambda: sample_in_batches(generator, z) * 2.0 - 1.0, scorer, marks)
-    model.fit(
-        dataset,
-        epochs=1,
-        steps_per_epoch=UNBOUNDED_STEPS,
-        callbacks=[QualityProbe(clock)],
-        verbose=0,
-        shuffle=False,
-    )
+    fit_on_clock(model, dataset, UNBOUNDED_STEPS, clock)
     description = (
         "keras.io DCGAN (GAN overriding Model.train_step): its networks, `KerasIoGAN`, "
         "Adam 3e-4, latent 128, images in [0, 1]"
     )
     return RecipeResult("kerasio", "kerasio", description, batch_size, clock)
+
+
+def fit_on_clock(model: keras.Model, dataset: tf.data.Dataset, steps: int, clock: Clock) -> None:
+    """`model.fit` for at most `steps` steps, timed (and stopped at the budget) by `clock`."""
+    model.fit(
+        dataset,
+        epochs=1,
+        steps_per_epoch=steps,
+        callbacks=[QualityProbe(clock)],
+        verbose=0,
+        shuffle=False,
+    )
 
 
 def kit_config(preset: str) -> TrainConfig:
@@ -194,14 +199,7 @@ def measure_seconds_per_step(config: TrainConfig, images: np.ndarray) -> float:
     dataset = kit_dataset(config, images)
     gan.fit(dataset, epochs=1, steps_per_epoch=TIMING_WARMUP_STEPS, verbose=0, shuffle=False)
     clock = Clock(sample=None, scorer=None)  # no marks and no limits: it only counts
-    gan.fit(
-        dataset,
-        epochs=1,
-        steps_per_epoch=TIMING_STEPS,
-        callbacks=[QualityProbe(clock)],
-        verbose=0,
-        shuffle=False,
-    )
+    fit_on_clock(gan, dataset, TIMING_STEPS, clock)
     return clock.seconds / clock.step
 
 
@@ -229,14 +227,7 @@ def train_kit(preset: str, images: np.ndarray, scorer: Scorer, marks: list[float
         marks,
         max_steps=total_steps - 1,
     )
-    gan.fit(
-        dataset.skip(1),  # continue after the warm-up's batch
-        epochs=1,
-        steps_per_epoch=total_steps - 1,
-        callbacks=[QualityProbe(clock)],
-        verbose=0,
-        shuffle=False,
-    )
+    fit_on_clock(gan, dataset.skip(1), total_steps - 1, clock)  # after the warm-up's batch
     rates = (
         f"{config.d_learning_rate:g}"
         if config.d_learning_rate == config.g_learning_rate
