@@ -210,9 +210,10 @@ def train_kit(preset: str, images: np.ndarray, scorer: Scorer, marks: list[float
     # The warm-up step below is one of total_steps, so a linear schedule ends at 0 exactly. A
     # constant rate needs no length: the clock alone ends the run (a short timing that caught a
     # slow spell would otherwise cut it short).
-    total_steps = max(2, int(budget / seconds_per_step))
-    if config.lr_schedule == "constant":
-        total_steps = 10 * total_steps
+    if config.lr_schedule == "linear":
+        total_steps = max(2, int(budget / seconds_per_step))
+    else:
+        total_steps = UNBOUNDED_STEPS
     print(
         f"  {preset}: {seconds_per_step * 1e3:.1f} ms/step over {TIMING_STEPS} timed steps "
         f"-> total_steps {total_steps} for {budget:g} s (lr_schedule {config.lr_schedule!r})",
