@@ -27,7 +27,7 @@ hardware.quiet_tensorflow_import()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from quality import SAMPLES, Clock, QualityProbe, Scorer  # noqa: E402
+from quality import SAMPLES, Clock, QualityProbe, Scorer, format_row  # noqa: E402
 
 from gan_kit import data  # noqa: E402
 from gan_kit.families import build_gan  # noqa: E402
@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--out", default="bench/ablation.jsonl")
+    parser.add_argument(
+        "--final-samples",
+        type=int,
+        default=0,
+        help="after training, also score this many samples (the goal counts 10,000)",
+    )
     parser.add_argument("--save", default=None, help="save the trained GAN here (.keras)")
     parser.add_argument(
         "--report", metavar="FILE.md", help="only write the rows of --out as a markdown table"
@@ -120,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.save:
         gan.save(args.save)
+    if args.final_samples:
+        final = scorer(gan.generate(args.final_samples, seed=4321))
+        final.update(step=args.steps, seconds=clock.rows[-1]["seconds"], samples=args.final_samples)
+        print(f"{args.final_samples} samples: " + format_row(final), flush=True)
+        clock.rows.append(final)
     with open(args.out, "a") as out:
         for row in clock.rows:
             out.write(

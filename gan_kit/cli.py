@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
         help="auto (default): 16-bit compute where the hardware has it; float32 forces it off",
     )
+    over.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        help="compile the step with XLA (float32 steps only; the demo preset has it on)",
+    )
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
@@ -158,6 +163,7 @@ def config_from_args(args):
         "loss": args.loss,
         "train_limit": args.train_limit,
         "precision": args.precision,
+        "jit_compile": args.jit_compile,
     }
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.conditional:

@@ -128,6 +128,7 @@ def dcgan_mnist_config() -> TrainConfig:
             epochs=2,
             train_limit=512,
             grid_size=6,
+            jit_compile=False,  # compiling would take longer than these few steps
         ),
         quick=replace(demo, epochs=8, train_limit=8000),
         full=replace(demo, epochs=20, batch_size=64),

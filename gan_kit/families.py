@@ -151,5 +151,7 @@ def build_gan(
         g_optimizer=build_optimizer(config, config.g_learning_rate, total_steps),
         loss=config.loss,
         label_smoothing=config.label_smoothing,
+        jit_compile=config.jit_compile
+        and keras.mixed_precision.global_policy().compute_dtype == "float32",
     )
     return gan

@@ -499,6 +499,7 @@ class GAN(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(_unwrap(self.g_optimizer)),
             "loss": self.loss_name,
             "label_smoothing": self.label_smoothing,
+            "jit_compile": bool(self.jit_compile),
         }
 
     def compile_from_config(self, config: dict) -> None:
@@ -507,6 +508,8 @@ class GAN(keras.Model):
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
             loss=config["loss"],
             label_smoothing=config["label_smoothing"],
+            # Checkpoints written before the option existed ran without XLA.
+            jit_compile=config.get("jit_compile", False),
         )
 
 

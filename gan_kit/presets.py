@@ -77,9 +77,9 @@ _WGAN_GP = TrainConfig(
 # one twice as wide, at half the cost of a step), 4x4 kernels (divisible by the stride: no
 # checkerboard), small batches (per image, batch 32 learned as much per step as batch 64), Adam at
 # 5e-4 with a constant rate (a linear decay to 0 ended at FD 57.6 instead of 46), the fused step
-# (a third less generator work), an EMA generator for the samples, and a prior of 10 separate
-# Gaussian islands instead of one Gaussian: fewer blends of two digits (confident share 0.73
-# against 0.60 after 4,000 steps, FD 38.8 against 46.9).
+# (a third less generator work) compiled with XLA (1.6x faster steps), an EMA generator for the
+# samples, and a prior of 10 separate Gaussian islands instead of one Gaussian: fewer blends of
+# two digits (confident share 0.73 against 0.60 after 4,000 steps, FD 38.8 against 46.9).
 _DEMO = TrainConfig(
     model="dcgan",
     dataset="mnist",
@@ -90,6 +90,7 @@ _DEMO = TrainConfig(
     discriminator_kwargs={"base_filters": 32, "kernel_size": 4},
     loss="non_saturating",
     fused=True,
+    jit_compile=True,
     ema_decay=0.999,
     d_learning_rate=5e-4,
     g_learning_rate=5e-4,

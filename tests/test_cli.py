@@ -219,3 +219,15 @@ def test_conditional_demo_swaps_the_island_prior_for_the_labels():
     args = cli.build_parser().parse_args(["train", "--preset", "demo", "--conditional"])
     conditional = cli.config_from_args(args)
     assert conditional.conditional and conditional.latent_distribution == "normal"
+
+
+def test_jit_compile_flag_overrides_the_preset_either_way():
+    from gan_kit import cli
+
+    def config(*flags):
+        return cli.config_from_args(cli.build_parser().parse_args(["train", *flags]))
+
+    assert config("--preset", "demo").jit_compile is True
+    assert config("--preset", "demo", "--no-jit-compile").jit_compile is False
+    assert config("--preset", "vanilla_mnist").jit_compile is False
+    assert config("--preset", "vanilla_mnist", "--jit-compile").jit_compile is True

@@ -969,3 +969,74 @@ def test_mixture_prior_draws_separate_islands_in_the_compiled_step_and_in_numpy(
     assert (restored.latent_distribution, restored.mixture_components) == ("mixture", 3)
     with pytest.raises(ValueError, match="mixture_components"):
         GAN(generator, discriminator, latent_distribution="mixture", mixture_components=LATENT_DIM)
+
+
+def xla_config(jit_compile: bool):
+    from gan_kit.config import TrainConfig
+
+    return TrainConfig(
+        model="dcgan",
+        latent_dim=LATENT_DIM,
+        generator_kwargs={"base_filters": 4, "kernel_size": 4},
+        discriminator_kwargs={"base_filters": 4, "kernel_size": 4},
+        fused=True,
+        ema_decay=0.9,
+        # SGD: Adam's first steps move every weight by about the learning rate whatever the
+        # gradient's size, so rounding in a near-zero gradient would flip a whole step.
+        optimizer="sgd",
+        d_learning_rate=0.05,
+        g_learning_rate=0.05,
+        jit_compile=jit_compile,
+    ).validate()
+
+
+def test_xla_step_computes_the_plain_step_and_survives_a_save(tmp_path):
+    from gan_kit.families import build_gan
+    from gan_kit.runs import precision_policy
+
+    def same_noise_either_way(gan):
+        # XLA has its own Philox, so stateless draws differ from the plain step's: feed both
+        # steps the same made-up noise to compare what they compute with it.
+        def sample_z(batch_size):
+            gan.random_draws.assign_add(1)
+            grid = tf.range(batch_size * LATENT_DIM, dtype="float32")
+            grid = tf.reshape(grid, tf.stack([batch_size, LATENT_DIM]))
+            return tf.sin(0.37 * grid + tf.cast(gan.random_draws, "float32"))
+
+        gan.sample_z = sample_z
+
+    trained = {}
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(0)
+        with precision_policy("float32"):
+            gan = build_gan(xla_config(jit_compile), IMAGE_SHAPE)
+        assert gan.jit_compile is jit_compile
+        same_noise_either_way(gan)
+        fit(gan, make_dataset(False), epochs=2)
+        trained[jit_compile] = gan
+    # Fused kernels round differently, but they compute the same step.
+    pairs = zip(snapshot(trained[False].weights), snapshot(trained[True].weights), strict=True)
+    for plain, xla in pairs:
+        np.testing.assert_allclose(xla, plain, rtol=1e-3, atol=1e-5)
+
+    with precision_policy("float32"):
+        gan = build_gan(xla_config(True), IMAGE_SHAPE)
+    fit(gan, make_dataset(False))
+    gan.save(tmp_path / "xla.keras")
+    loaded = keras.models.load_model(tmp_path / "xla.keras")
+    assert loaded.jit_compile is True  # a resumed run keeps its compiled step
+    fit(gan, make_dataset(False))
+    fit(loaded, make_dataset(False))
+    assert all_equal(snapshot(loaded.weights), snapshot(gan.weights))
+
+
+def test_xla_is_left_to_float32_steps_and_asked_for_with_a_bool():
+    from gan_kit.config import TrainConfig
+    from gan_kit.families import build_gan
+    from gan_kit.runs import precision_policy
+
+    with precision_policy("mixed_bfloat16"):
+        gan = build_gan(xla_config(True), IMAGE_SHAPE)
+    assert gan.jit_compile is False
+    with pytest.raises(ValueError, match="jit_compile must be true or false"):
+        TrainConfig(jit_compile="yes").validate()

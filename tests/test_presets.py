@@ -115,6 +115,7 @@ CUSTOM = TrainConfig(
     instance_noise=0.05,
     ema_decay=0.999,
     fused=True,
+    jit_compile=True,
     optimizer="rmsprop",
     d_learning_rate=1e-4,
     g_learning_rate=5e-5,
