@@ -44,7 +44,12 @@ _EXTERNAL_RESOURCE = re.compile(
 
 _MATHJAX_LOCAL_CONFIG = """\
 MathJax.Hub.Config({
-  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null},
+  "HTML-CSS": {
+    availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
+    // MathJax's placeholder font points at url('about:blank'), which Chromium refuses with a
+    // console error on every page; a local() name serves the same purpose without a request.
+    styles: {"@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}
+  },
   MMLorHTML: {prefer: "HTML"},
   // The hidden MathML copy for screen readers asks for MathJax's TeX fonts, which the
   // package does not ship.
@@ -120,7 +125,30 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def _subsequence(short: list[str], long: list[str]) -> bool:
+    words = iter(long)
+    return all(word in words for word in short)
+
+
+def _repair_toc(html: str, toc) -> None:
+    """Point table-of-contents entries at the headings' real ids.
+
+    mkdocs-jupyter slugs the table of contents from the heading text without its inline code
+    ("What `tf.function` does" gives #3-what-does-...) while nbconvert keeps it in the heading's
+    id (#3-what-tffunction-does-...): the entry is the id with words missing.
+    """
+    ids = re.findall(r'<h[1-6][^>]*\sid="([^"]+)"', html)
+    for item in toc:
+        if item.id not in ids:
+            matches = [i for i in ids if _subsequence(item.id.split("-"), i.split("-"))]
+            if len(matches) == 1:
+                item.id = matches[0]
+        _repair_toc(html, item.children)
+
+
 def on_page_content(html: str, page, config, files) -> str:
+    if page.file.src_uri.endswith(".ipynb"):
+        _repair_toc(html, page.toc)
     html = _COLAB_BADGE.sub('<span class="gan-kit-colab">Open in Colab</span>', html)
     left = _EXTERNAL_RESOURCE.findall(html)
     if left:
