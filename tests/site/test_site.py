@@ -93,7 +93,9 @@ def browser_context(tmp_path_factory):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _fail("playwright is not installed: make install-site (pip install -r requirements-site.txt)")
+        _fail(
+            "playwright is not installed: make install-site (pip install -r requirements-site.txt)"
+        )
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
@@ -127,9 +129,7 @@ def crawl(site_url, browser_context):
     queue = [site_url]
     page = browser_context.new_page()
     console: list[str] = []
-    page.on(
-        "console", lambda msg: console.append(msg.text) if msg.type == "error" else None
-    )
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: console.append(f"uncaught: {error}"))
     # The console names no URL for a failed load; the response does.
     page.on(
@@ -175,9 +175,13 @@ def _is_page(url: str) -> bool:
 
 
 def test_every_page_loads_without_console_errors(crawl, site_url):
-    expected = {f"{site_url}notebooks/{nb.stem}/" for nb in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    expected = {
+        f"{site_url}notebooks/{nb.stem}/" for nb in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    }
     expected |= {site_url, f"{site_url}usage/", f"{site_url}troubleshooting/", f"{site_url}api/"}
-    assert expected <= set(crawl), f"pages not reached from the home page: {sorted(expected - set(crawl))}"
+    assert expected <= set(crawl), (
+        f"pages not reached from the home page: {sorted(expected - set(crawl))}"
+    )
     assert len(crawl) >= 40, f"only {len(crawl)} pages reached"
     bad = {url: f["status"] for url, f in crawl.items() if f["status"] != 200}
     assert not bad, f"pages that did not load: {bad}"
@@ -259,4 +263,3 @@ def test_screenshots_saved(crawl):
             assert image.size == (1280, 900)
             # A blank page would be one colour.
             assert len(image.convert("L").getcolors(maxcolors=256 * 256) or []) > 20
-
