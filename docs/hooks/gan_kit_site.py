@@ -11,8 +11,10 @@ Three jobs, each one MkDocs event:
   widget becomes a static bar drawn from the widget state saved with the notebook (its stored
   text form is the bar at 0%).
 * `on_page_content`: the "Open in Colab" badge of each notebook is an image on
-  colab.research.google.com; it becomes a plain text link to the same place. Any other
-  external <script>, <link> or <img> stops the build, so a new one is noticed.
+  colab.research.google.com; it becomes a plain text link to the same place. nbconvert's
+  Mermaid loader (which imports Mermaid from a CDN when a page has a diagram, and none has) is
+  dropped. Any other external <script>, <link> or <img> stops the build, so a new one is
+  noticed.
 * `on_post_build`: the MathJax 2.7 that the jupyter-server-mathjax package ships (the one
   Jupyter Server serves offline) is copied to assets/mathjax/, where the notebook pages load it.
 """
@@ -36,6 +38,12 @@ _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 _COLAB_BADGE = re.compile(
     r'<img[^>]*src="https://colab\.research\.google\.com/assets/colab-badge\.svg"[^>]*/?>'
+)
+# nbconvert's loader for Mermaid diagrams, which imports Mermaid from a CDN when a page has one.
+_MERMAID_LOADER = re.compile(
+    r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{'
+    r'\s*const diagrams = document\.querySelectorAll\("\.jp-Mermaid.*?</script>',
+    re.DOTALL,
 )
 _EXTERNAL_RESOURCE = re.compile(
     r'<(?:script|img|link|iframe|source|video|audio)\b[^>]*\s(?:src|href)="((?:https?:)?//[^"]*)"'
@@ -150,6 +158,12 @@ def on_page_content(html: str, page, config, files) -> str:
     if page.file.src_uri.endswith(".ipynb"):
         _repair_toc(html, page.toc)
     html = _COLAB_BADGE.sub('<span class="gan-kit-colab">Open in Colab</span>', html)
+    if "jp-Mermaid" in html.replace(".jp-Mermaid", ""):
+        raise PluginError(
+            f"{page.file.src_uri} has a Mermaid diagram, which needs Mermaid from a CDN"
+        )
+    # No notebook has a diagram, so the loader would never run; without it the page names no CDN.
+    html = _MERMAID_LOADER.sub("", html)
     left = _EXTERNAL_RESOURCE.findall(html)
     if left:
         raise PluginError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -251,6 +252,22 @@ def test_no_request_leaves_localhost(crawl, browser_context):
     assert not browser_context.left_localhost, (
         f"requests to the network: {sorted(set(browser_context.left_localhost))[:10]}"
     )
+
+
+def test_built_pages_name_no_external_script_style_or_font():
+    # The theme's own JavaScript bundle keeps polyfill and Mermaid URLs it uses only when a
+    # browser lacks ResizeObserver or a page has a diagram; the pages themselves name none.
+    pattern = re.compile(
+        r"<(?:script|link|img|iframe|source)\b[^>]*\s(?:src|href)=[\"'](?:https?:)?//"
+        r"|import\(\s*[\"'](?:https?:)?//|url\(\s*[\"']?(?:https?:)?//|@import"
+    )
+    pages = list(SITE.rglob("*.html"))
+    assert len(pages) >= 40
+    offenders = {str(p.relative_to(SITE)): pattern.findall(p.read_text()) for p in pages}
+    offenders = {page: found for page, found in offenders.items() if found}
+    assert not offenders, f"pages naming external resources: {offenders}"
+    stylesheets = [p for p in SITE.rglob("*.css") if pattern.search(p.read_text())]
+    assert not stylesheets, f"stylesheets naming external resources: {stylesheets}"
 
 
 def test_screenshots_saved(crawl):
