@@ -2,6 +2,7 @@
 #   make install   create .venv/ with the pinned, tested requirements and gan_kit in editable mode
 #   make demo      train the demo GAN on MNIST (about five minutes on a 2-core CPU)
 #   make test      run the test suite and the notebooks in smoke mode (no network needed)
+#   make site      build the course website into build/site/ (make install-site first)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo data notebooks bench bench-quality lint clean
+.PHONY: install install-site test site test-site demo data notebooks bench bench-quality lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +21,22 @@ install:
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 
+# The website's tools, on top of `make install`; the browser test also needs Debian's
+# chromium and chromium-driver (apt-get install -y chromium chromium-driver).
+install-site:
+	$(PY) -m pip install --quiet -r requirements-site.txt
+
 test:
 	$(PY) -m pytest -q
+
+# The course website from the committed notebooks' stored outputs (nothing is executed).
+site:
+	$(PY) -m mkdocs build --quiet
+
+# Serve build/site on localhost and check every page in headless Chromium; screenshots and a
+# report go to build/site-test/.
+test-site: site
+	$(PY) -m pytest -q tests/site
 
 demo:
 	$(PY) -m gan_kit train --preset demo --out runs/demo --overwrite
@@ -54,4 +69,4 @@ lint:
 	$(VENV)/bin/ruff format --check gan_kit tests bench
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache build

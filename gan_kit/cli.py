@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", help="a preset name (see --list-presets)")
     source.add_argument("--config", help="a config.json (e.g. of an earlier run) to start from")
     source.add_argument("--model", help="model family: mlp, dcgan, wgan, tutorial, report")
-    source.add_argument("--dataset", help="mnist, fashion_mnist, cifar10, celeb_a, ...")
+    source.add_argument(
+        "--dataset",
+        help="mnist, fashion_mnist, cifar10, celeb_a, ..., or a folder of PNG/JPEG images "
+        "(sub-folders = classes)",
+    )
     source.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     over = train.add_argument_group("overrides")
     over.add_argument("--epochs", type=positive_int)
@@ -72,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--seed", type=non_negative_int)
     over.add_argument("--loss", help="non_saturating, minimax, wasserstein, hinge, least_squares")
     over.add_argument("--image-size", type=positive_int, help="train at SIZE x SIZE")
+    over.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        help="1 (grayscale) or 3 (colour); default: the data's",
+    )
     over.add_argument(
         "--conditional", action="store_true", help="feed class labels to both networks"
     )
@@ -171,9 +181,14 @@ def config_from_args(args):
         if config.latent_distribution == "mixture":
             # The labels already pick the digit, which the islands of the prior were for.
             changes["latent_distribution"] = "normal"
-    if args.image_size:
-        channels = 3 if (args.dataset or config.dataset) not in ("mnist", "fashion_mnist") else 1
-        changes["image_shape"] = (args.image_size, args.image_size, channels)
+    if args.image_size or args.channels:
+        from gan_kit import data
+
+        native = data.get_dataset_info(args.dataset or config.dataset).image_shape
+        height, width = (args.image_size, args.image_size) if args.image_size else native[:2]
+        if height is None:
+            raise CommandError("these images vary in size; choose one with --image-size (e.g. 64)")
+        changes["image_shape"] = (height, width, args.channels or native[2])
     return replace(config, **changes)
 
 

@@ -34,7 +34,8 @@ class TrainConfig:
 
     Attributes:
         model: model family, a key of `gan_kit.families.FAMILIES` (e.g. "dcgan", "mlp").
-        dataset: a key of `gan_kit.data.DATASETS`.
+        dataset: a key of `gan_kit.data.DATASETS`, or the path of a folder of PNG/JPEG
+            images (`gan_kit.folders`; sub-folders are classes).
         image_shape: (H, W, C) to train at; None means the dataset's own shape.
         conditional: feed class labels to both networks (Mirza & Osindero 2014).
         generator_kwargs / discriminator_kwargs: extra arguments for the builders.

@@ -8,6 +8,9 @@ Two pipelines make batches of them:
   as an uninterrupted one.
 * `make_tfds_dataset` streams the big image sets (CelebA, Flowers-102, cats) from tfds.
 
+A dataset name that is a path names a folder of your own images (`gan_kit.folders`); its
+registry entry is made from the folder's files.
+
 Offline machines: MNIST and Fashion-MNIST build from their four original IDX files, found in
 `<raw>/<name>/` where raw is `raw_dir`, else `$GAN_KIT_RAW_DATA`. Everything else needs a network
 once; tfds then keeps the prepared files in `data_dir` (`default_data_dir()`).
@@ -144,11 +147,33 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def get_dataset_info(name: str) -> DatasetInfo:
-    """Returns the registry entry for `name`, or raises DataError listing the choices."""
-    try:
+    """Returns the registry entry for `name`, or raises DataError listing the choices.
+
+    A path (see `folders.looks_like_folder`) gets an entry made from its images: their shape
+    ((None, None, C) when sizes differ) and, when every image is in a sub-folder, one class per
+    sub-folder.
+    """
+    from gan_kit import folders
+
+    if name in DATASETS:
         return DATASETS[name]
-    except KeyError:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}") from None
+    if folders.looks_like_folder(name):
+        try:
+            scan = folders.scan_folder(name)
+        except folders.FolderError as error:
+            raise DataError(str(error)) from None
+        return DatasetInfo(
+            name=name,
+            tfds_name="",
+            image_shape=folders.folder_image_shape(scan),
+            num_classes=len(scan.class_names) if scan.labels is not None else None,
+            has_labels=scan.labels is not None,
+            offline_buildable=True,
+            source=f"your images: {len(scan.files)} files in {name}",
+        )
+    raise DataError(
+        f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, or a folder of images"
+    )
 
 
 def default_data_dir() -> Path:

@@ -33,7 +33,7 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 
-from gan_kit import callbacks, data, hardware, viz
+from gan_kit import callbacks, data, folders, hardware, viz
 from gan_kit.config import TrainConfig
 from gan_kit.families import build_gan
 from gan_kit.gan import GAN
@@ -164,6 +164,13 @@ def load_run(run_dir: str | Path) -> tuple[GAN, TrainConfig]:
 def resolve_shapes(config: TrainConfig) -> tuple[tuple[int, int, int], int | None]:
     """(image_shape, num_classes) the networks are built for."""
     info = data.get_dataset_info(config.dataset)
+    if config.conditional and config.dataset not in data.DATASETS:
+        if not info.has_labels or info.num_classes < 2:
+            raise ValueError(
+                f"a conditional GAN needs two or more classes, and the images of "
+                f"{config.dataset!r} are in {info.num_classes or 0} class sub-folder(s); put "
+                "each class's images in its own sub-folder, or drop --conditional"
+            )
     if config.conditional and not info.has_labels:
         raise ValueError(
             f"dataset {config.dataset!r} has no class labels, so it cannot train a conditional "
@@ -180,6 +187,23 @@ def resolve_shapes(config: TrainConfig) -> tuple[tuple[int, int, int], int | Non
 def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw_dir=None):
     """(dataset, steps_per_epoch) of the run, starting at `initial_epoch`."""
     image_shape, _ = resolve_shapes(config)
+    if config.dataset not in data.DATASETS:  # a folder of images, read into memory
+        images, labels, _ = folders.load_folder(
+            config.dataset,
+            size=tuple(config.image_shape[:2]) if config.image_shape else None,
+            channels=image_shape[2],
+            limit=config.train_limit,
+        )
+        dataset = data.make_dataset(
+            images,
+            labels if config.conditional else None,
+            batch_size=config.batch_size,
+            image_shape=image_shape,
+            seed=config.seed,
+            initial_epoch=initial_epoch,
+            epochs=config.epochs,
+        )
+        return dataset, data.steps_per_epoch(len(images), config.batch_size)
     if config.dataset in IN_MEMORY_DATASETS:
         images, labels = data.load_arrays(
             config.dataset, "train", data_dir=data_dir, raw_dir=raw_dir, limit=config.train_limit
