@@ -325,14 +325,15 @@ def variants_for(arch: str, images: np.ndarray) -> tuple[list[Variant], int]:
         kit = get_preset("demo").config
     batch = kit.batch_size
     native_bf16 = hardware.cpu_has_bfloat16() or bool(hardware.gpu_compute_capabilities())
-    default = replace(kit, fused=False, precision="auto", ema_decay=None)
-    fused = replace(kit, fused=True, precision="float32", ema_decay=None)
+    default = replace(kit, fused=False, precision="auto", ema_decay=None, jit_compile=False)
+    fused = replace(kit, fused=True, precision="float32", ema_decay=None, jit_compile=False)
     auto = hardware.resolve_precision("auto")
     variants = [
         TutorialVariant(kit, images, batch),
         keras_io_variant(kit, images, batch),
         kit_variant(f"(c) kit default (alternating, precision auto = {auto})", default, images),
         kit_variant("(c) kit fused, float32", fused, images),
+        kit_variant("(c) kit fused, float32, XLA", replace(fused, jit_compile=True), images),
         kit_variant(
             "(c) kit fused, bfloat16" + ("" if native_bf16 else " (emulated on this CPU)"),
             replace(fused, precision="mixed_bfloat16"),
