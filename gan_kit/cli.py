@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
         help="auto (default): 16-bit compute where the hardware has it; float32 forces it off",
     )
+    over.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="TensorFlow's op determinism: bit-identical runs and resumes on a GPU too (slower there)",
+    )
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
@@ -160,6 +165,8 @@ def config_from_args(args):
         "precision": args.precision,
     }
     changes = {key: value for key, value in changes.items() if value is not None}
+    if args.deterministic:
+        changes["deterministic"] = True
     if args.conditional:
         changes["conditional"] = True
         if config.latent_distribution == "mixture":

@@ -247,7 +247,8 @@ def train(
 
     On resume the stored config is used; `epochs` may raise its number of epochs.
     Every finished epoch is checkpointed, so an interrupted run loses at most the epoch in
-    progress, and a resumed run ends with the same weights as an uninterrupted one (CPU).
+    progress, and a resumed run ends with the same weights as an uninterrupted one: on a CPU
+    always, on a GPU with `config.deterministic` (TensorFlow's op determinism).
 
     `verbose` is fit's (0 silent, 1 a progress bar, 2 a line per epoch; "auto": 1 on a
     terminal, else 2). `live` draws the sample grid and the step curves into the notebook as
@@ -263,6 +264,8 @@ def train(
         if epochs is not None:
             config = replace(config, epochs=epochs)
         config = config.validate()
+        if config.deterministic:
+            hardware.enable_op_determinism(config.seed)
         gan = load_checkpoint(run_dir / "checkpoints" / state["checkpoint"])
         initial_epoch, history = int(state["epoch"]), state.get("history", {})
         if initial_epoch >= config.epochs:
@@ -275,6 +278,8 @@ def train(
         check_run_dir(run_dir, overwrite=overwrite)
         image_shape, num_classes = resolve_shapes(config)
         keras.utils.set_random_seed(config.seed)  # weight initialisation
+        if config.deterministic:
+            hardware.enable_op_determinism(config.seed)
         precision = hardware.resolve_precision(config.precision)
         if verbose:
             print(f"precision {precision} (asked: {config.precision}; {hardware.describe()})")

@@ -219,3 +219,10 @@ def test_conditional_demo_swaps_the_island_prior_for_the_labels():
     args = cli.build_parser().parse_args(["train", "--preset", "demo", "--conditional"])
     conditional = cli.config_from_args(args)
     assert conditional.conditional and conditional.latent_distribution == "normal"
+
+
+def test_deterministic_flag_sets_the_config_field():
+    parse = cli.build_parser().parse_args
+    assert not cli.config_from_args(parse(["train", "--preset", "demo"])).deterministic
+    config = cli.config_from_args(parse(["train", "--preset", "demo", "--deterministic"]))
+    assert config.deterministic is True and config.validate() is config

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_kit import losses
+from gan_kit import hardware, losses
 from gan_kit.gan import GAN
 from gan_kit.models import (
     build_dcgan_discriminator,
@@ -483,6 +483,8 @@ def test_generate_conditional_broadcasts_an_int_label(fitted):
 def test_saved_gan_loads_and_resumes_exactly(tmp_path):
     # Conditional, with batch norm and an EMA generator: every kind of state the model carries.
     # Eager, to save two traces: what is checked is the state that the file carries.
+    # Op determinism (TrainConfig.deterministic) makes the equality hold on a GPU too.
+    hardware.enable_op_determinism(0)
     gan = make_gan("conditional_dcgan", ema_decay=0.9, run_eagerly=True)
     dataset = make_dataset(True)
     fit(gan, dataset)
