@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gan_kit import hardware
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--deterministic",
         action="store_true",
         help="TensorFlow's op determinism: bit-identical runs and resumes on a GPU too (slower there)",
+    )
+    over.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multi_worker"],
+        help="default: one device; mirrored: every GPU here; multi_worker: the machines in "
+        "TF_CONFIG (run the same command on each; also with --resume)",
     )
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
@@ -163,6 +170,7 @@ def config_from_args(args):
         "loss": args.loss,
         "train_limit": args.train_limit,
         "precision": args.precision,
+        "strategy": args.strategy,
     }
     changes = {key: value for key, value in changes.items() if value is not None}
     if args.deterministic:
@@ -194,6 +202,7 @@ def cmd_train(args) -> int:
             run_dir=args.resume,
             resume=True,
             epochs=args.epochs,
+            strategy=args.strategy,
             data_dir=args.data_dir,
             raw_dir=args.raw_dir,
             log_every=args.log_every,
@@ -379,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         # Bars redrawn into a log or a pipe are noise around the one-line errors.
         tfds.disable_progress_bar()
     from gan_kit.data import DataError
+    from gan_kit.distribute import WorkerLost
     from gan_kit.runs import RunError, TrainingInterrupted
 
     try:
@@ -386,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as error:
         print(str(error), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except WorkerLost as error:  # not bad input: the run can go on with --resume
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except (CommandError, RunError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

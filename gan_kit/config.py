@@ -99,6 +99,9 @@ class TrainConfig:
     # on a GPU too, whose fastest kernels otherwise add in a varying order. It stays on for the
     # rest of the Python process; on a GPU it costs speed (README, "Running on a GPU").
     deterministic: bool = False
+    # "default": one device; "mirrored": every GPU of this machine; "multi_worker": every GPU
+    # of the machines in TF_CONFIG (gan_kit.distribute). batch_size is the global batch.
+    strategy: str = "default"
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +177,10 @@ class TrainConfig:
             )
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}")
+        if self.strategy not in ("default", "mirrored", "multi_worker"):
+            raise ValueError(
+                f"strategy must be 'default', 'mirrored' or 'multi_worker', got {self.strategy!r}"
+            )
         if self.precision not in ("auto", "float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(
                 "precision must be 'auto', 'float32', 'mixed_bfloat16' or 'mixed_float16', "

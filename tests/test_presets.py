@@ -166,6 +166,7 @@ def test_preset_config_survives_save_and_load(tmp_path, name):
         ("precision", "fp8"),
         ("label_smoothing", 1.0),
         ("deterministic", "yes"),
+        ("strategy", "tpu"),
     ],
 )
 def test_validate_names_the_bad_field_and_value(field, value):
