@@ -130,6 +130,8 @@ CUSTOM = TrainConfig(
     eval_every=2,
     eval_samples=500,
     precision="mixed_bfloat16",
+    deterministic=True,
+    strategy="multi_worker",
     description="every field set",
 )
 
