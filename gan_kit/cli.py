@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gan_kit import hardware
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -98,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="compile the step with XLA (float32 steps only; the demo preset has it on)",
     )
+    over.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="TensorFlow's op determinism: bit-identical runs and resumes on a GPU too (slower there)",
+    )
+    over.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multi_worker"],
+        help="default: one device; mirrored: every GPU here; multi_worker: the machines in "
+        "TF_CONFIG (run the same command on each; also with --resume)",
+    )
     run = train.add_argument_group("run folder")
     run.add_argument("--out", help="the run folder to create")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
@@ -174,8 +186,11 @@ def config_from_args(args):
         "train_limit": args.train_limit,
         "precision": args.precision,
         "jit_compile": args.jit_compile,
+        "strategy": args.strategy,
     }
     changes = {key: value for key, value in changes.items() if value is not None}
+    if args.deterministic:
+        changes["deterministic"] = True
     if args.conditional:
         changes["conditional"] = True
         if config.latent_distribution == "mixture":
@@ -208,6 +223,7 @@ def cmd_train(args) -> int:
             run_dir=args.resume,
             resume=True,
             epochs=args.epochs,
+            strategy=args.strategy,
             data_dir=args.data_dir,
             raw_dir=args.raw_dir,
             log_every=args.log_every,
@@ -393,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         # Bars redrawn into a log or a pipe are noise around the one-line errors.
         tfds.disable_progress_bar()
     from gan_kit.data import DataError
+    from gan_kit.distribute import WorkerLost
     from gan_kit.runs import RunError, TrainingInterrupted
 
     try:
@@ -400,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as error:
         print(str(error), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except WorkerLost as error:  # not bad input: the run can go on with --resume
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except (CommandError, RunError, DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

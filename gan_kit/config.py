@@ -100,6 +100,14 @@ class TrainConfig:
     # "auto": mixed_float16 on recent GPUs, mixed_bfloat16 on CPUs with native bfloat16,
     # float32 elsewhere (gan_kit.hardware); or force one of the three.
     precision: str = "auto"
+    # TensorFlow's op determinism (tf.config.experimental.enable_op_determinism): the same
+    # config gives bit-identical weights, and a resumed run the weights of an uninterrupted one,
+    # on a GPU too, whose fastest kernels otherwise add in a varying order. It stays on for the
+    # rest of the Python process; on a GPU it costs speed (README, "Running on a GPU").
+    deterministic: bool = False
+    # "default": one device; "mirrored": every GPU of this machine; "multi_worker": every GPU
+    # of the machines in TF_CONFIG (gan_kit.distribute). batch_size is the global batch.
+    strategy: str = "default"
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +182,12 @@ class TrainConfig:
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(
                 f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}"
+            )
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}")
+        if self.strategy not in ("default", "mirrored", "multi_worker"):
+            raise ValueError(
+                f"strategy must be 'default', 'mirrored' or 'multi_worker', got {self.strategy!r}"
             )
         if self.precision not in ("auto", "float32", "mixed_bfloat16", "mixed_float16"):
             raise ValueError(

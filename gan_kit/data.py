@@ -30,7 +30,7 @@ import math
 import os
 import shutil
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -405,6 +405,7 @@ def make_dataset(
     initial_epoch: int = 0,
     epochs: int | None = None,
     with_labels: bool | None = None,
+    replicas: tuple[int, Sequence[int]] | None = None,
 ) -> tf.data.Dataset:
     """The in-memory training pipeline, resumable batch for batch.
 
@@ -421,6 +422,8 @@ def make_dataset(
         initial_epoch: First epoch to yield.
         epochs: Stop before this epoch; None repeats forever.
         with_labels: Yield (images, labels); defaults to `labels is not None`.
+        replicas: (N, ids) under tf.distribute: yield, for each global batch, the slices of the
+            replicas `ids` of N (`split_batches`); each worker gathers only its own images.
 
     Returns:
         A dataset of float32 (B, H, W, C) in [-1, 1], or of (images, int32 labels (B,)).
@@ -451,7 +454,8 @@ def make_dataset(
             tf.range(num_examples, dtype=tf.int64),
             seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
         )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return batches if replicas is None else split_batches(batches, *replicas)
 
     def gather(index: tf.Tensor):
         x = _to_model_range(tf.gather(images_t, index), image_shape)
@@ -467,6 +471,32 @@ def make_dataset(
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE)  # keeps order (deterministic)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def split_batches(batches: tf.data.Dataset, num_replicas: int, replica_ids: Sequence[int]):
+    """Each batch cut into `num_replicas` consecutive slices of near-equal size; the slices of
+    `replica_ids`, in that order, one element each.
+
+    Replica r of N gets rows [r * B // N, (r + 1) * B // N) of a batch of B, so the replicas of
+    a `tf.distribute` run together train on exactly the global batch that one device would
+    (the pipeline of a worker with several devices yields its devices' slices in turn, as
+    `Strategy.distribute_datasets_from_function` hands them out). A batch smaller than N would
+    leave a replica an empty slice: `runs.training_data` refuses such sizes.
+
+    Example:
+        >>> split_batches(ds.batch(8), 2, [1])  # the second half of every batch of 8
+    """
+    ids = tf.constant(list(replica_ids), tf.int64)
+
+    def split(*batch):
+        batch = batch[0] if len(batch) == 1 else batch
+        size = tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
+        bounds = tf.range(num_replicas + 1, dtype=tf.int64) * size // num_replicas
+        return tf.data.Dataset.from_tensor_slices(ids).map(
+            lambda r: tf.nest.map_structure(lambda t: t[bounds[r] : bounds[r + 1]], batch)
+        )
+
+    return batches.flat_map(split)
 
 
 def _center_crop_square(image: tf.Tensor) -> tf.Tensor:

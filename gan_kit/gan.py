@@ -225,30 +225,45 @@ class GAN(keras.Model):
 
     # ----------------------------------------------------------------------- training
     def next_seed(self) -> tf.Tensor:
-        """A fresh stateless seed (2,) from (seed, draw counter, replica id)."""
+        """A fresh stateless seed (2,) from (seed, draw counter); the same on every replica."""
         self.random_draws.assign_add(1)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), self.random_draws.value])
+        return tf.stack([tf.constant(self.seed, tf.int64), self.random_draws.value])
+
+    def draw(self, sample, batch_size, tail=()) -> tf.Tensor:
+        """`sample(shape, seed)` with a fresh seed, for this replica's `batch_size` examples.
+
+        Under tf.distribute every replica draws the rows of the whole global batch from the same
+        seed and keeps its own slice, so N replicas train on the noise that one device draws
+        for the global batch: a run on N devices or machines takes the steps of a run on one
+        (within float rounding; batch norm aside, whose statistics are per replica). Costs one
+        small all-reduce per draw there; on one device it draws just the rows it needs.
+        """
+        seed = self.next_seed()
+        tail = tf.cast(tail, tf.int32)
         replica = tf.distribute.get_replica_context()
-        if replica is not None and replica.num_replicas_in_sync > 1:
-            # Without this every replica would draw the same noise.
-            seed = tf.random.experimental.stateless_fold_in(seed, replica.replica_id_in_sync_group)
-        return seed
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return sample(tf.concat([tf.reshape(batch_size, [1]), tail], 0), seed)
+        first, total = _rows_of_replica(replica, batch_size)
+        rows = sample(tf.concat([tf.reshape(total, [1]), tail], 0), seed)
+        return rows[first : first + batch_size]
 
     def sample_z(self, batch_size) -> tf.Tensor:
         """Noise from the prior, drawn with the model's seed: (batch_size, latent_dim) float32."""
         if self.latent_distribution == "uniform":
-            shape = tf.stack([batch_size, self.latent_dim])
-            return tf.random.stateless_uniform(shape, self.next_seed(), -1.0, 1.0)
+            return self.draw(
+                lambda shape, seed: tf.random.stateless_uniform(shape, seed, -1.0, 1.0),
+                batch_size,
+                [self.latent_dim],
+            )
         if self.latent_distribution == "mixture":
             k = self.mixture_components
-            eps = tf.random.stateless_normal(
-                tf.stack([batch_size, self.latent_dim - k]), self.next_seed()
-            )
-            component = tf.random.stateless_uniform(
-                tf.reshape(batch_size, [1]), self.next_seed(), 0, k, dtype=tf.int32
+            eps = self.draw(tf.random.stateless_normal, batch_size, [self.latent_dim - k])
+            component = self.draw(
+                lambda shape, seed: tf.random.stateless_uniform(shape, seed, 0, k, dtype=tf.int32),
+                batch_size,
             )
             return tf.concat([eps, self.mixture_scale * tf.one_hot(component, k)], axis=1)
-        return tf.random.stateless_normal(tf.stack([batch_size, self.latent_dim]), self.next_seed())
+        return self.draw(tf.random.stateless_normal, batch_size, [self.latent_dim])
 
     def train_step(self, data):
         real_images, labels = self._unpack(data)
@@ -272,7 +287,13 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(self._score(real_logits))
         self.d_fake_tracker.update_state(self._score(fake_logits))
-        return {metric.name: metric.result() for metric in self.metrics}
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        if _across_workers():
+            # Keras 3 averages a multi-worker step's logs with strategy.reduce(MEAN, axis=0),
+            # which fails on scalars (keras/src/backend/tensorflow/trainer.py,
+            # reduce_per_replica): give it one-element vectors, which it averages to scalars.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def d_step(self, real_images, labels, batch_size):
         """One discriminator update: ascend log D(x) + log(1 - D(G(z))) (as a loss to minimise)."""
@@ -288,10 +309,11 @@ class GAN(keras.Model):
             d_loss = self._discriminator_loss(real_logits, fake_logits)
             if self.gp_weight > 0:
                 # One mixing weight per sample, uniform on [0, 1] (Gulrajani et al. 2017).
-                weight_shape = tf.concat(
-                    [[batch_size], tf.ones(len(real_images.shape) - 1, tf.int32)], 0
+                weights = self.draw(
+                    tf.random.stateless_uniform,
+                    batch_size,
+                    tf.ones(len(real_images.shape) - 1, tf.int32),
                 )
-                weights = tf.random.stateless_uniform(weight_shape, self.next_seed())
                 penalty = losses.gradient_penalty(
                     self.discriminator, real_images, fake_images, weights, labels=labels
                 )
@@ -354,7 +376,11 @@ class GAN(keras.Model):
         """images + N(0, std^2) per pixel, drawn with the model's seed; images if off."""
         if not self.instance_noise:
             return images
-        noise = tf.random.stateless_normal(tf.shape(images), self.next_seed(), dtype=images.dtype)
+        noise = self.draw(
+            lambda shape, seed: tf.random.stateless_normal(shape, seed, dtype=images.dtype),
+            tf.shape(images)[0],
+            tf.shape(images)[1:],
+        )
         return images + ops.cast(self.instance_noise_std(), images.dtype) * noise
 
     def _discriminator_loss(self, real_logits, fake_logits):
@@ -511,6 +537,24 @@ class GAN(keras.Model):
             # Checkpoints written before the option existed ran without XLA.
             jit_compile=config.get("jit_compile", False),
         )
+
+
+def _across_workers() -> bool:
+    """True inside a MultiWorkerMirroredStrategy of several workers (Keras's own test)."""
+    strategy = tf.distribute.get_strategy()
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
+
+
+def _rows_of_replica(replica: tf.distribute.ReplicaContext, batch_size) -> tuple:
+    """(first row, rows in all) of this replica's slice of the global batch, from one all-reduce
+    of the replicas' batch sizes (the last batch of an epoch may split unevenly)."""
+    replicas, replica_id = replica.num_replicas_in_sync, replica.replica_id_in_sync_group
+    mine = tf.one_hot(replica_id, replicas) * tf.cast(batch_size, tf.float32)
+    sizes = tf.cast(replica.all_reduce(tf.distribute.ReduceOp.SUM, mine), tf.int32)
+    return tf.reduce_sum(sizes[:replica_id]), tf.reduce_sum(sizes)
 
 
 def _computes_in_float16(network: keras.Model) -> bool:

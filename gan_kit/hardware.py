@@ -68,6 +68,23 @@ def resolve_precision(precision: str) -> str:
     return precision
 
 
+def enable_op_determinism(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's kernels deterministic.
+
+    With op determinism on, the same inputs give bit-identical results on every run, also on a
+    GPU, where reductions and cuDNN's fastest convolution algorithms otherwise add in an order
+    that varies between runs (and the resume of a run drifts from the uninterrupted run in the
+    last bits). TensorFlow then refuses ops that have no deterministic kernel and runs some
+    tf.data stages serially. There is no public switch back: it stays on for the rest of the
+    process (restart a notebook's kernel to train without it).
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # stateful random ops need a seed once determinism is on
+    tf.config.experimental.enable_op_determinism()
+
+
 def describe() -> str:
     """One line about the compute devices, for the start of a run or a notebook."""
     capabilities = gpu_compute_capabilities()

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 
-from gan_kit import callbacks, data, folders, hardware, viz
+from gan_kit import callbacks, data, distribute, folders, hardware, viz
 from gan_kit.config import TrainConfig
 from gan_kit.families import build_gan
 from gan_kit.gan import GAN
@@ -184,8 +185,19 @@ def resolve_shapes(config: TrainConfig) -> tuple[tuple[int, int, int], int | Non
     return tuple(image_shape), (info.num_classes if config.conditional else None)
 
 
-def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw_dir=None):
-    """(dataset, steps_per_epoch) of the run, starting at `initial_epoch`."""
+def training_data(
+    config: TrainConfig,
+    initial_epoch: int,
+    *,
+    data_dir=None,
+    raw_dir=None,
+    replicas: tuple[int, range] | None = None,
+):
+    """(dataset, steps_per_epoch) of the run, starting at `initial_epoch`.
+
+    `replicas`: (N, ids) under a strategy of N replicas, for the input pipeline that feeds the
+    replicas `ids`: it yields their slices of every global batch (`data.split_batches`).
+    """
     image_shape, _ = resolve_shapes(config)
     if config.dataset not in data.DATASETS:  # a folder of images, read into memory
         images, labels, _ = folders.load_folder(
@@ -208,6 +220,7 @@ def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw
         images, labels = data.load_arrays(
             config.dataset, "train", data_dir=data_dir, raw_dir=raw_dir, limit=config.train_limit
         )
+        _check_split(len(images), config.batch_size, replicas)
         dataset = data.make_dataset(
             images,
             labels if config.conditional else None,
@@ -216,6 +229,7 @@ def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw
             seed=config.seed,
             initial_epoch=initial_epoch,
             epochs=config.epochs,
+            replicas=replicas,
         )
         return dataset, data.steps_per_epoch(len(images), config.batch_size)
     info = data.get_dataset_info(config.dataset)
@@ -229,8 +243,48 @@ def training_data(config: TrainConfig, initial_epoch: int, *, data_dir=None, raw
         raw_dir=raw_dir,
     )
     num_examples = config.train_limit or _count_examples(info, data_dir)
+    _check_split(num_examples, config.batch_size, replicas)
     steps = data.steps_per_epoch(num_examples, config.batch_size)
-    return dataset.take(steps).repeat(), steps
+    dataset = dataset.take(steps)
+    if replicas is not None:
+        # Every worker reads the whole stream and keeps its slices: simple, not frugal.
+        dataset = data.split_batches(dataset, *replicas)
+    return dataset.repeat(), steps
+
+
+def _check_split(num_examples: int, batch_size: int, replicas) -> None:
+    """Refuse batches that would leave a replica without a single example."""
+    if replicas is None:
+        return
+    last = num_examples % batch_size or batch_size
+    if min(batch_size, last) < replicas[0]:
+        raise ValueError(
+            f"{replicas[0]} replicas cannot share the batches of {batch_size} (the last batch "
+            f"of an epoch holds {last}): each needs an example; choose a batch_size and "
+            f"train_limit whose batches all hold at least {replicas[0]}"
+        )
+
+
+def distributed_training_data(strategy, config: TrainConfig, initial_epoch: int, **kwargs):
+    """`training_data` for `strategy`: under several replicas, one input pipeline per worker
+    (`Strategy.distribute_datasets_from_function`), each feeding only its replicas' slices."""
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return training_data(config, initial_epoch, **kwargs)
+    steps = []
+
+    def dataset_fn(context):
+        per_pipeline = replicas // context.num_input_pipelines
+        first = context.input_pipeline_id * per_pipeline
+        ids = range(first, first + per_pipeline)
+        dataset, steps_per_epoch = training_data(
+            config, initial_epoch, replicas=(replicas, ids), **kwargs
+        )
+        steps.append(steps_per_epoch)
+        return dataset
+
+    dataset = strategy.distribute_datasets_from_function(dataset_fn)
+    return dataset, steps[0]
 
 
 def _count_examples(info: data.DatasetInfo, data_dir) -> int:
@@ -260,6 +314,7 @@ def train(
     *,
     resume: bool = False,
     epochs: int | None = None,
+    strategy: str | None = None,
     overwrite: bool = False,
     data_dir=None,
     raw_dir=None,
@@ -269,9 +324,14 @@ def train(
 ) -> Run:
     """Train `config` into `run_dir`, or continue the run there (`resume=True`).
 
-    On resume the stored config is used; `epochs` may raise its number of epochs.
+    On resume the stored config is used; `epochs` may raise its number of epochs and
+    `strategy` change how it is spread over devices or machines (`gan_kit.distribute`).
     Every finished epoch is checkpointed, so an interrupted run loses at most the epoch in
-    progress, and a resumed run ends with the same weights as an uninterrupted one (CPU).
+    progress, and a resumed run ends with the same weights as an uninterrupted one: on a CPU
+    always, on a GPU with `config.deterministic` (TensorFlow's op determinism).
+
+    Under `config.strategy == "multi_worker"` every worker calls this with the same arguments;
+    the chief writes `run_dir`, the others a temporary folder deleted at the end.
 
     `verbose` is fit's (0 silent, 1 a progress bar, 2 a line per epoch; "auto": 1 on a
     terminal, else 2). `live` draws the sample grid and the step curves into the notebook as
@@ -281,30 +341,77 @@ def train(
     run_dir = Path(run_dir)
     history: dict = {}
     initial_epoch = 0
+    # Everything that can fail on bad input fails before the run folder is written, and before
+    # a multi-worker strategy waits for the other workers.
     if resume:
         state = read_state(run_dir)
         config = TrainConfig.load(run_dir / "config.json")
-        if epochs is not None:
-            config = replace(config, epochs=epochs)
+        changes = {"epochs": epochs, "strategy": strategy}
+        config = replace(config, **{k: v for k, v in changes.items() if v is not None})
         config = config.validate()
-        gan = load_checkpoint(run_dir / "checkpoints" / state["checkpoint"])
         initial_epoch, history = int(state["epoch"]), state.get("history", {})
-        if initial_epoch >= config.epochs:
-            print(f"{run_dir} already has {initial_epoch} epochs; raise --epochs to train more")
     else:
         if config is None:
             raise ValueError("train needs a TrainConfig (or resume=True)")
-        # Everything that can fail on bad input fails before the run folder is written.
+        if strategy is not None:
+            config = replace(config, strategy=strategy)
         config = config.validate()
+        resolve_shapes(config)
+    chief = distribute.is_chief(distribute.worker_task(config.strategy))
+    if chief and not resume:
         check_run_dir(run_dir, overwrite=overwrite)
+    # Before TensorFlow's first op: a multi-worker strategy configures the collectives.
+    tf_strategy = distribute.make_strategy(config.strategy)
+    out_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="gan_kit_worker_"))
+    try:
+        return _train(
+            config,
+            run_dir,
+            out_dir,
+            tf_strategy,
+            resume=resume,
+            initial_epoch=initial_epoch,
+            history=history,
+            overwrite=overwrite,
+            data_dir=data_dir,
+            raw_dir=raw_dir,
+            verbose=verbose if chief else 0,
+            live=live if chief else False,
+            log_every=log_every,
+        )
+    finally:
+        if not chief:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _train(
+    config, run_dir, out_dir, strategy, *, resume, initial_epoch, history, overwrite, **options
+) -> Run:
+    """`train` after its checks: `run_dir` is read on resume, `out_dir` written (the two differ
+    on the workers other than the chief)."""
+    data_dir, raw_dir = options["data_dir"], options["raw_dir"]
+    verbose, live, log_every = options["verbose"], options["live"], options["log_every"]
+    keras.utils.set_random_seed(config.seed)  # weight initialisation
+    if config.deterministic:
+        hardware.enable_op_determinism(config.seed)
+    if resume:
+        state = read_state(run_dir)
+        with strategy.scope():
+            gan = load_checkpoint(run_dir / "checkpoints" / state["checkpoint"])
+        if initial_epoch >= config.epochs:
+            print(f"{run_dir} already has {initial_epoch} epochs; raise --epochs to train more")
+    else:
         image_shape, num_classes = resolve_shapes(config)
-        keras.utils.set_random_seed(config.seed)  # weight initialisation
         precision = hardware.resolve_precision(config.precision)
         if verbose:
             print(f"precision {precision} (asked: {config.precision}; {hardware.describe()})")
-    dataset, steps = training_data(config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir)
+            if strategy.num_replicas_in_sync > 1:
+                print(f"strategy {config.strategy}: {strategy.num_replicas_in_sync} replicas")
+    dataset, steps = distributed_training_data(
+        strategy, config, initial_epoch, data_dir=data_dir, raw_dir=raw_dir
+    )
     if not resume:
-        with precision_policy(precision):
+        with precision_policy(precision), strategy.scope():
             # Instance noise fades to zero over the whole run (Sonderby et al. 2016).
             gan = build_gan(
                 config,
@@ -313,15 +420,15 @@ def train(
                 instance_noise_steps=config.epochs * steps,
                 total_steps=config.epochs * steps,
             )
-        create_run_dir(run_dir, overwrite=overwrite)
-        config.save(run_dir / "config.json")
+        create_run_dir(out_dir, overwrite=overwrite)
+        config.save(out_dir / "config.json")
         z, labels = fixed_latents(gan, config, num_classes)
         np.savez(
-            run_dir / "fixed_latents.npz", z=z, **({} if labels is None else {"labels": labels})
+            out_dir / "fixed_latents.npz", z=z, **({} if labels is None else {"labels": labels})
         )
-    fixed = np.load(run_dir / "fixed_latents.npz")
+    fixed = np.load((run_dir if resume else out_dir) / "fixed_latents.npz")
     grid = callbacks.SampleGrid(
-        run_dir / "samples",
+        out_dir / "samples",
         fixed["z"],
         fixed["labels"] if "labels" in fixed else None,
         config.grid_size,
@@ -330,9 +437,9 @@ def train(
     if not resume:
         grid.draw(0)
 
-    checkpoint = callbacks.RunCheckpoint(run_dir / "checkpoints", history)
-    extra = [metrics_callback(config, gan, run_dir, data_dir, raw_dir)] if config.eval_every else []
-    step_log = callbacks.StepLog(run_dir / STEP_LOG, every=log_every)
+    checkpoint = callbacks.RunCheckpoint(out_dir / "checkpoints", history)
+    extra = [metrics_callback(config, gan, out_dir, data_dir, raw_dir)] if config.eval_every else []
+    step_log = callbacks.StepLog(out_dir / STEP_LOG, every=log_every)
     live_view = callbacks.LiveView(
         step_log,
         grid.z,
@@ -362,12 +469,21 @@ def train(
                     grid,
                     *extra,  # before the checkpoint, so its numbers enter the history
                     checkpoint,
-                    keras.callbacks.TensorBoard(run_dir / "logs", write_graph=False),
+                    keras.callbacks.TensorBoard(out_dir / "logs", write_graph=False),
                 ],
             )
         except KeyboardInterrupt:
             interrupted = True
-    write_reports(run_dir)
+        except distribute.lost_worker_errors() as error:
+            if config.strategy != "multi_worker":
+                raise
+            raise distribute.WorkerLost(
+                f"a worker of this multi-worker run stopped ({distribute.describe_loss(error)}); "
+                f"the last finished epoch is saved in {run_dir}: restart every worker with "
+                f"--resume {run_dir}"
+            ) from None
+    if out_dir == run_dir:
+        write_reports(run_dir)
     if interrupted:
         done = (
             read_state(run_dir)["epoch"] if (run_dir / "checkpoints" / "state.json").exists() else 0

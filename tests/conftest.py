@@ -33,6 +33,18 @@ def raw_dir() -> Path:
     return raw
 
 
+@pytest.fixture(autouse=True)
+def op_determinism_ends_with_its_test():
+    """`deterministic=True` turns TensorFlow's op determinism on for the rest of the process, with
+    no public switch back; the suite turns it off after each test (private API, tests only), so
+    that every test runs as it would alone."""
+    yield
+    from tensorflow.python.framework import config as tf_config
+
+    if tf_config.is_op_determinism_enabled():
+        tf_config.disable_op_determinism()
+
+
 @pytest.fixture(scope="session")
 def tfds_data_dir(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Path:
     """A tfds data dir with MNIST and Fashion-MNIST built offline into it (~25 s each).

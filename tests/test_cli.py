@@ -231,3 +231,10 @@ def test_jit_compile_flag_overrides_the_preset_either_way():
     assert config("--preset", "demo", "--no-jit-compile").jit_compile is False
     assert config("--preset", "vanilla_mnist").jit_compile is False
     assert config("--preset", "vanilla_mnist", "--jit-compile").jit_compile is True
+
+
+def test_deterministic_flag_sets_the_config_field():
+    parse = cli.build_parser().parse_args
+    assert not cli.config_from_args(parse(["train", "--preset", "demo"])).deterministic
+    config = cli.config_from_args(parse(["train", "--preset", "demo", "--deterministic"]))
+    assert config.deterministic is True and config.validate() is config

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_kit import losses
+from gan_kit import hardware, losses
 from gan_kit.gan import GAN
 from gan_kit.models import (
     build_dcgan_discriminator,
@@ -483,6 +483,8 @@ def test_generate_conditional_broadcasts_an_int_label(fitted):
 def test_saved_gan_loads_and_resumes_exactly(tmp_path):
     # Conditional, with batch norm and an EMA generator: every kind of state the model carries.
     # Eager, to save two traces: what is checked is the state that the file carries.
+    # Op determinism (TrainConfig.deterministic) makes the equality hold on a GPU too.
+    hardware.enable_op_determinism(0)
     gan = make_gan("conditional_dcgan", ema_decay=0.9, run_eagerly=True)
     dataset = make_dataset(True)
     fit(gan, dataset)
@@ -548,6 +550,44 @@ def test_mixed_float16_wraps_optimizers_in_loss_scaling():
     assert all(np.isfinite(values[0]) for values in history.values())
     # Saved compile configs name the inner optimizer: loading re-wraps it.
     assert gan.get_compile_config()["d_optimizer"]["class_name"] == "Adam"
+
+
+# What a GPU's `precision="auto"` runs (mixed_float16), proven on a CPU that emulates float16:
+# tiny networks and eager steps keep it to seconds.
+@pytest.mark.parametrize("name", ["vanilla_mlp", "dcgan"])
+def test_mixed_float16_steps_train_and_skip_an_overflowing_step(name):
+    with precision_policy("mixed_float16"):
+        gan = make_gan(name, run_eagerly=True)
+    generator, discriminator = gan.generator, gan.discriminator
+    assert any(layer.dtype_policy.compute_dtype == "float16" for layer in discriminator.layers)
+    real, _ = one_batch(name)
+    # float16 inside, float32 at both ends: samples and logits leave the networks as float32.
+    assert generator(gan.sample_latent(2), training=False).dtype == "float32"
+    assert discriminator(real, training=False).dtype == "float32"
+    assert all(weight.dtype == "float32" for weight in gan.trainable_weights)  # master weights
+
+    before = snapshot(gan.trainable_weights)
+    for _ in range(2):
+        logs = gan.train_on_batch(real, return_dict=True)
+        assert all(np.isfinite(value) for value in logs.values()), logs
+    assert all(moved(before, gan.trainable_weights))
+
+    # Inject an overflow: a loss scale of 2**40 makes the discriminator's gradient about 1e11
+    # at its float32 logit, which is inf once it flows back into the float16 layers.
+    d_optimizer, g_optimizer = gan.d_optimizer, gan.g_optimizer
+    d_optimizer.dynamic_scale.assign(2.0**40)
+    g_scale = float(g_optimizer.dynamic_scale)
+    d_weights = snapshot(discriminator.trainable_weights)
+    d_slots = snapshot(d_optimizer.inner_optimizer.variables)
+    g_weights = snapshot(generator.trainable_weights)
+    gan.train_on_batch(real)
+    # LossScaleOptimizer: a non-finite gradient halves the scale and skips the update, moments
+    # and step count included; the generator's own optimizer and step are untouched by it.
+    assert float(d_optimizer.dynamic_scale) == 2.0**39
+    assert all_equal(snapshot(discriminator.trainable_weights), d_weights)
+    assert all_equal(snapshot(d_optimizer.inner_optimizer.variables), d_slots)
+    assert float(g_optimizer.dynamic_scale) == g_scale
+    assert all(moved(g_weights, generator.trainable_weights))
 
 
 # ====================================================================== tf.distribute

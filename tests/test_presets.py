@@ -131,6 +131,8 @@ CUSTOM = TrainConfig(
     eval_every=2,
     eval_samples=500,
     precision="mixed_bfloat16",
+    deterministic=True,
+    strategy="multi_worker",
     description="every field set",
 )
 
@@ -166,6 +168,8 @@ def test_preset_config_survives_save_and_load(tmp_path, name):
         ("latent_distribution", "gaussian"),
         ("precision", "fp8"),
         ("label_smoothing", 1.0),
+        ("deterministic", "yes"),
+        ("strategy", "tpu"),
     ],
 )
 def test_validate_names_the_bad_field_and_value(field, value):

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PIL import Image
+from tensorflow.python.framework import config as tf_config  # op determinism's on/off state
 
 from gan_kit import cli
 from gan_kit.callbacks import read_step_log
@@ -56,10 +57,15 @@ def test_run_folder_holds_everything(tmp_path, run_kwargs, tiny_config):
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     tmp_path, run_kwargs, tiny_config
 ):
-    config = replace(tiny_config, epochs=3)
+    # Op determinism makes the equality below hold on a GPU too; a CPU needs no switch for it.
+    config = replace(tiny_config, epochs=3, deterministic=True)
     train(config, tmp_path / "straight", **run_kwargs)
+    assert tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()  # the resume must turn it on again from config.json
     train(replace(config, epochs=1), tmp_path / "stopped", **run_kwargs)
+    tf_config.disable_op_determinism()
     train(run_dir=tmp_path / "stopped", resume=True, epochs=3, **run_kwargs)
+    assert tf_config.is_op_determinism_enabled()
     for a, b in zip(
         weights_of(tmp_path / "straight"), weights_of(tmp_path / "stopped"), strict=True
     ):
@@ -114,7 +120,7 @@ def test_killed_training_process_resumes_without_loss(
 ):
     """Kill a real `python -m gan_kit train` mid-run, resume it from the command line, and
     compare with an uninterrupted run: same epochs, same frames, same weights."""
-    config = replace(tiny_config, epochs=4, train_limit=1024)
+    config = replace(tiny_config, epochs=4, train_limit=1024, deterministic=True)
     run_dir = tmp_path / "killed"
     process, state_path = start_training(
         config, run_dir, tfds_data_dir, raw_dir, stderr=subprocess.DEVNULL
