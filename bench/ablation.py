@@ -43,6 +43,11 @@ def parse_setting(text: str) -> tuple[str, object]:
         return key, value
 
 
+def step_label(row: dict) -> str:
+    """The step, and the sample count when it is not the usual 2,000 (a --final-samples row)."""
+    return f"{row['step']} ({row['samples']:,} samples)" if "samples" in row else str(row["step"])
+
+
 def markdown_report(jsonl: str) -> str:
     """One line per variant: its settings and its scores at every scored step."""
     variants: dict[str, list[dict]] = {}
@@ -55,7 +60,7 @@ def markdown_report(jsonl: str) -> str:
     ]
     for name, rows in variants.items():
         changed = ", ".join(f"{k}={json.dumps(v)}" for k, v in rows[0]["set"].items()) or "-"
-        scores = "; ".join(f"{r['step']}: {r['fd']:.1f} / {r['confident']:.2f}" for r in rows)
+        scores = "; ".join(f"{step_label(r)}: {r['fd']:.1f} / {r['confident']:.2f}" for r in rows)
         lines.append(f"| {name} | {rows[0]['preset']} | `{changed}` | {scores} |")
     return "\n".join(lines) + "\n"
 
