@@ -325,7 +325,11 @@ def test_a_killed_worker_ends_the_other_with_a_clear_error(tmp_path, tfds_data_d
     ours = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(ours) == 1, err[-3000:]
     assert ours[0].startswith("error: a worker of this multi-worker run stopped")
-    assert "/job:worker/replica:0/task:1" in ours[0]  # the worker that was killed
+    # The worker that was killed, when TensorFlow's error names it (the health check's does; a
+    # collective aborted first under load says only that).
+    assert ("/job:worker/replica:0/task:1" in ours[0]) or (
+        "TensorFlow aborted the collectives" in ours[0]
+    ), ours[0]
     assert f"--resume {run_dir}" in ours[0] and "Traceback" not in err
     assert json.loads(state.read_text())["epoch"] >= 1
     print(f"the chief stopped {waited:.0f} s after worker 1 was killed")

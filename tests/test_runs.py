@@ -196,7 +196,9 @@ def test_ctrl_c_keeps_finished_epochs_and_says_how_to_resume(
 ):
     run_dir = tmp_path / "interrupted"
     process, state_path = start_training(
-        replace(tiny_config, epochs=50, train_limit=1024),
+        # Far more epochs than it can train before the signal, even if this test process is
+        # starved of CPU while it watches (a loaded CI machine once let 50 epochs finish).
+        replace(tiny_config, epochs=5000, train_limit=1024),
         run_dir,
         tfds_data_dir,
         raw_dir,
@@ -204,6 +206,7 @@ def test_ctrl_c_keeps_finished_epochs_and_says_how_to_resume(
         text=True,
     )
     wait_for_first_epoch(process, state_path)
+    assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=600)  # it still writes the plots and GIF
     assert process.returncode == 130, stderr[-2000:]
