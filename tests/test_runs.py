@@ -97,11 +97,19 @@ def test_resume_drops_step_rows_logged_after_the_checkpoint(tmp_path, run_kwargs
     assert (run_dir / "history.png").stat().st_size > 0
 
 
+RUN_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('gan_kit', run_name='__main__', alter_sys=True)"
+)
+
+
 def start_training(config, run_dir, tfds_data_dir, raw_dir, **popen_kwargs):
     """A real `python -m gan_kit train` in the background, and the path of its state file."""
     config_path = run_dir.parent / f"{run_dir.name}.json"
     config.save(config_path)
-    command = [sys.executable, "-m", "gan_kit", "train", "--config", str(config_path)]
+    # A runner started in the background (nohup, `cmd &`) ignores SIGINT, and a child inherits
+    # that: give the run Python's own Ctrl-C handler back, as a terminal would have it.
+    command = [sys.executable, "-c", RUN_WITH_CTRL_C, "train", "--config", str(config_path)]
     command += ["--out", str(run_dir), "--data-dir", str(tfds_data_dir), "--raw-dir", str(raw_dir)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen_kwargs)
     return process, run_dir / "checkpoints" / "state.json"
