@@ -199,27 +199,23 @@ def training_data(
     replicas `ids`: it yields their slices of every global batch (`data.split_batches`).
     """
     image_shape, _ = resolve_shapes(config)
-    if config.dataset not in data.DATASETS:  # a folder of images, read into memory
-        images, labels, _ = folders.load_folder(
-            config.dataset,
-            size=tuple(config.image_shape[:2]) if config.image_shape else None,
-            channels=image_shape[2],
-            limit=config.train_limit,
-        )
-        dataset = data.make_dataset(
-            images,
-            labels if config.conditional else None,
-            batch_size=config.batch_size,
-            image_shape=image_shape,
-            seed=config.seed,
-            initial_epoch=initial_epoch,
-            epochs=config.epochs,
-        )
-        return dataset, data.steps_per_epoch(len(images), config.batch_size)
-    if config.dataset in IN_MEMORY_DATASETS:
-        images, labels = data.load_arrays(
-            config.dataset, "train", data_dir=data_dir, raw_dir=raw_dir, limit=config.train_limit
-        )
+    in_folder = config.dataset not in data.DATASETS
+    if in_folder or config.dataset in IN_MEMORY_DATASETS:
+        if in_folder:  # a folder of images, read into memory
+            images, labels, _ = folders.load_folder(
+                config.dataset,
+                size=tuple(config.image_shape[:2]) if config.image_shape else None,
+                channels=image_shape[2],
+                limit=config.train_limit,
+            )
+        else:
+            images, labels = data.load_arrays(
+                config.dataset,
+                "train",
+                data_dir=data_dir,
+                raw_dir=raw_dir,
+                limit=config.train_limit,
+            )
         _check_split(len(images), config.batch_size, replicas)
         dataset = data.make_dataset(
             images,
