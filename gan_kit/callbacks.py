@@ -118,6 +118,36 @@ class EpochTimer(keras.callbacks.Callback):
             logs["seconds"] = time.perf_counter() - self._start
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops `fit` after the last epoch that fits into `minutes` of training.
+
+    An epoch is not cut short (its checkpoint and frame would be of a half epoch): after each
+    one, training goes on only if the time spent plus one more epoch as long as the last stays
+    within the budget. The time counts from `on_train_begin`, the first epoch's tracing
+    included, plus `spent_seconds` of earlier sessions of a resumed run.
+
+    Attributes:
+        stopped_at_epoch: the epoch (1-based) after which the budget stopped the run, or None.
+    """
+
+    def __init__(self, minutes: float, spent_seconds: float = 0.0):
+        super().__init__()
+        self.budget_seconds = 60.0 * minutes
+        self.spent_seconds = spent_seconds
+        self.stopped_at_epoch: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self._start = self._last_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        epoch_seconds, self._last_end = now - self._last_end, now
+        spent = self.spent_seconds + (now - self._start)
+        if spent + epoch_seconds > self.budget_seconds:
+            self.model.stop_training = True
+            self.stopped_at_epoch = epoch + 1
+
+
 # ------------------------------------------------------------------------------ every N steps
 _GAME_ORDER = {"d_loss": 0, "g_loss": 1, "d_real": 2, "d_fake": 3}
 MAX_STEP_POINTS = 200  # rows a run's step log aims at: enough to see the game, quick to plot

@@ -38,6 +38,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes >= 0")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -72,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     over = train.add_argument_group("overrides")
     over.add_argument("--epochs", type=positive_int)
+    over.add_argument(
+        "--time-budget",
+        type=minutes,
+        metavar="MINUTES",
+        help="stop after the last epoch that fits into MINUTES of training (0: no budget; "
+        "the demo preset has 4.5; also with --resume)",
+    )
     over.add_argument("--batch-size", type=positive_int)
     over.add_argument("--latent-dim", type=positive_int)
     over.add_argument("--seed", type=non_negative_int)
@@ -189,6 +206,8 @@ def config_from_args(args):
         "strategy": args.strategy,
     }
     changes = {key: value for key, value in changes.items() if value is not None}
+    if args.time_budget is not None:
+        changes["time_budget"] = args.time_budget or None
     if args.deterministic:
         changes["deterministic"] = True
     if args.conditional:
@@ -217,12 +236,13 @@ def cmd_train(args) -> int:
     if args.resume:
         if args.out or args.preset or args.config or args.model or args.dataset:
             raise CommandError(
-                "--resume continues a stored run: give it alone (with --epochs to extend)"
+                "--resume continues a stored run: give it alone (with --epochs or --time-budget to extend)"
             )
         run = train(
             run_dir=args.resume,
             resume=True,
             epochs=args.epochs,
+            time_budget=args.time_budget,
             strategy=args.strategy,
             data_dir=args.data_dir,
             raw_dir=args.raw_dir,

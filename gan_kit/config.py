@@ -89,6 +89,11 @@ class TrainConfig:
 
     batch_size: int = 128
     epochs: int = 10
+    # Minutes of training (the epochs' wall time, tracing and per-epoch saves included): the
+    # run stops after the last epoch that fits, `epochs` being the most it trains. A class's
+    # time, not a step count, is what is fixed, so a faster machine trains more. The epochs
+    # reached are in the run's state; `--epochs N` without a budget repeats the run exactly.
+    time_budget: float | None = None
     train_limit: int | None = None  # use only the first N training images (quick runs)
     seed: int = 0
 
@@ -149,6 +154,13 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        budget = self.time_budget
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0
+        ):
+            raise ValueError(
+                f"time_budget is minutes of training, a positive number or None, got {budget!r}"
+            )
         if self.latent_distribution not in ("normal", "uniform", "mixture"):
             raise ValueError(
                 "latent_distribution must be 'normal', 'uniform' or 'mixture', "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
 import shutil
 import sys
@@ -310,6 +311,7 @@ def train(
     *,
     resume: bool = False,
     epochs: int | None = None,
+    time_budget: float | None = None,
     strategy: str | None = None,
     overwrite: bool = False,
     data_dir=None,
@@ -320,7 +322,8 @@ def train(
 ) -> Run:
     """Train `config` into `run_dir`, or continue the run there (`resume=True`).
 
-    On resume the stored config is used; `epochs` may raise its number of epochs and
+    On resume the stored config is used; `epochs` may raise its number of epochs,
+    `time_budget` set its minutes of training (0: no budget; `TrainConfig.time_budget`) and
     `strategy` change how it is spread over devices or machines (`gan_kit.distribute`).
     Every finished epoch is checkpointed, so an interrupted run loses at most the epoch in
     progress, and a resumed run ends with the same weights as an uninterrupted one: on a CPU
@@ -344,6 +347,8 @@ def train(
         config = TrainConfig.load(run_dir / "config.json")
         changes = {"epochs": epochs, "strategy": strategy}
         config = replace(config, **{k: v for k, v in changes.items() if v is not None})
+        if time_budget is not None:
+            config = replace(config, time_budget=time_budget or None)
         config = config.validate()
         initial_epoch, history = int(state["epoch"]), state.get("history", {})
     else:
@@ -449,6 +454,21 @@ def _train(
     elif verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False
+    budget = None
+    if config.time_budget:
+        seconds = [value for value in history.get("seconds", []) if not math.isnan(value)]
+        budget = callbacks.TimeBudget(config.time_budget, spent_seconds=sum(seconds))
+        if seconds and sum(seconds) + seconds[-1] > budget.budget_seconds:
+            print(
+                f"{run_dir} has used its time budget ({config.time_budget:g} min) after "
+                f"{initial_epoch} epochs; give --time-budget more minutes (or 0) to train more"
+            )
+            initial_epoch = config.epochs
+        elif options["verbose"]:
+            print(
+                f"time budget {config.time_budget:g} min: training stops after the last epoch "
+                f"that fits (at most {config.epochs})"
+            )
     if initial_epoch < config.epochs:
         try:
             gan.fit(
@@ -466,6 +486,7 @@ def _train(
                     *extra,  # before the checkpoint, so its numbers enter the history
                     checkpoint,
                     keras.callbacks.TensorBoard(out_dir / "logs", write_graph=False),
+                    *([budget] if budget else []),  # last: its epoch time includes the saves
                 ],
             )
         except KeyboardInterrupt:
@@ -478,6 +499,12 @@ def _train(
                 f"the last finished epoch is saved in {run_dir}: restart every worker with "
                 f"--resume {run_dir}"
             ) from None
+    if budget and budget.stopped_at_epoch and options["verbose"]:
+        print(
+            f"time budget of {config.time_budget:g} min reached after epoch "
+            f"{budget.stopped_at_epoch} of {config.epochs}; the same run again: "
+            f"--epochs {budget.stopped_at_epoch} --time-budget 0"
+        )
     if out_dir == run_dir:
         write_reports(run_dir)
     if interrupted:

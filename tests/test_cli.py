@@ -52,6 +52,8 @@ def finished_run(tmp_path_factory, tfds_data_dir, raw_dir, tiny_config):
         (["--preset", "demo", "--batch-size", "-4"], ["--batch-size", "not a positive integer"]),
         (["--preset", "demo", "--batch-size", "many"], ["--batch-size", "not a positive integer"]),
         (["--preset", "demo", "--log-every", "0"], ["--log-every", "not a positive integer"]),
+        (["--preset", "demo", "--time-budget", "-1"], ["--time-budget", "minutes >= 0"]),
+        (["--preset", "demo", "--time-budget", "soon"], ["--time-budget", "number of minutes"]),
         (
             ["--model", "dcgan", "--dataset", "celeb_a", "--conditional"],
             ["no class labels", "--conditional"],
@@ -238,3 +240,12 @@ def test_deterministic_flag_sets_the_config_field():
     assert not cli.config_from_args(parse(["train", "--preset", "demo"])).deterministic
     config = cli.config_from_args(parse(["train", "--preset", "demo", "--deterministic"]))
     assert config.deterministic is True and config.validate() is config
+
+
+def test_time_budget_flag_sets_or_removes_the_budget():
+    parse = cli.build_parser().parse_args
+    assert cli.config_from_args(parse(["train", "--preset", "demo"])).time_budget == 4.5
+    config = cli.config_from_args(parse(["train", "--preset", "demo", "--time-budget", "2.5"]))
+    assert config.time_budget == 2.5
+    config = cli.config_from_args(parse(["train", "--preset", "demo", "--time-budget", "0"]))
+    assert config.time_budget is None and config.validate() is config

@@ -125,6 +125,7 @@ CUSTOM = TrainConfig(
     lr_schedule="linear",
     batch_size=32,
     epochs=3,
+    time_budget=2.5,
     train_limit=1000,
     seed=7,
     grid_size=4,
@@ -192,3 +193,9 @@ def test_from_dict_refuses_unknown_fields():
     data = {**TrainConfig().to_dict(), "learning_rate": 1e-3}
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig.from_dict(data)
+
+
+@pytest.mark.parametrize("minutes", [0, -1.0, True, "5"])
+def test_time_budget_is_a_positive_number_of_minutes(minutes):
+    with pytest.raises(ValueError, match="time_budget is minutes of training"):
+        TrainConfig(time_budget=minutes).validate()

@@ -240,3 +240,27 @@ def test_metrics_every_epoch_enter_the_history_and_keep_the_best_checkpoint(
     assert best["fd"] == min(history["fd"]) and best["epoch"] in (1, 2)
     assert (run_dir / "checkpoints" / "best.keras").exists()
     assert "fd" in (run_dir / "history.csv").read_text().splitlines()[0]
+
+
+def test_time_budget_stops_after_the_last_epoch_that_fits_and_resume_honours_it(
+    tmp_path, run_kwargs, tiny_config, capsys
+):
+    # A budget shorter than any epoch (the first one traces the step): one epoch, then stop.
+    config = replace(tiny_config, epochs=4, time_budget=1e-4)
+    run = train(config, tmp_path / "run", **{**run_kwargs, "verbose": 2})
+    assert run.epochs_done == 1
+    assert "time budget of 0.0001 min reached after epoch 1 of 4" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run/checkpoints/state.json").read_text())["epoch"] == 1
+    assert len(list((tmp_path / "run/samples").glob("*.png"))) == 2  # epoch 0 and 1
+    # Resuming a run that used its budget trains nothing and says how to train more.
+    run = train(run_dir=tmp_path / "run", resume=True, **run_kwargs)
+    assert run.epochs_done == 1
+    assert "has used its time budget" in capsys.readouterr().out
+    # A budget of 0 removes it: the run goes on to its epochs.
+    run = train(run_dir=tmp_path / "run", resume=True, time_budget=0, **run_kwargs)
+    assert run.epochs_done == 4
+
+
+def test_time_budget_leaves_a_run_that_fits_alone(tmp_path, run_kwargs, tiny_config):
+    run = train(replace(tiny_config, time_budget=60.0), tmp_path / "run", **run_kwargs)
+    assert run.epochs_done == tiny_config.epochs
