@@ -43,7 +43,7 @@ import datetime
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -178,8 +178,15 @@ def fit_on_clock(model: keras.Model, dataset: tf.data.Dataset, steps: int, clock
 
 
 def kit_config(preset: str) -> TrainConfig:
-    """The preset's config, if the MNIST scorer can judge it."""
+    """The preset's config, if the MNIST scorer can judge it.
+
+    `PRESET@PRECISION` (e.g. `demo@float32`) trains the preset in that precision: on a CPU
+    with native bfloat16, the row the 2-core float32 machines would see.
+    """
+    preset, _, precision = preset.partition("@")
     config = get_preset(preset).config
+    if precision:
+        config = replace(config, precision=precision).validate()
     if config.dataset != "mnist" or config.conditional:
         raise ValueError(f"preset {preset!r} is not an unconditional MNIST GAN: nothing to score")
     if config.image_shape not in (None, IMAGE_SHAPE, list(IMAGE_SHAPE)):
@@ -385,7 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recipes", default=",".join(RECIPES), help="a comma list of: tutorial, kerasio, kit"
     )
-    parser.add_argument("--kit-presets", default="demo", help="a comma list: one row per preset")
+    parser.add_argument(
+        "--kit-presets",
+        default="demo",
+        help="a comma list: one row per preset (PRESET@float32 forces a precision)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/time_to_quality.md"))
     args = parser.parse_args(argv)
 
