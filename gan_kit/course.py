@@ -119,8 +119,15 @@ def dcgan_mnist_config() -> TrainConfig:
 
     # The paper's Gaussian prior, not the demo's islands: notebook 9 teaches its geometry. A
     # fixed number of epochs, not the demo's time budget: a notebook's outputs and asserts must
-    # not depend on how fast the machine is.
-    demo = replace(get_preset("demo").config, latent_distribution="normal", time_budget=None)
+    # not depend on how fast the machine is. A discriminator of 32 filters, not the demo's 64:
+    # the wider one pays for its slower step only after about 5,000 steps (bench/ablation.md),
+    # more than the quick mode's 2,000.
+    demo = replace(
+        get_preset("demo").config,
+        latent_distribution="normal",
+        time_budget=None,
+        discriminator_kwargs={"base_filters": 32, "kernel_size": 4},
+    )
     return by_mode(
         smoke=replace(
             demo,

@@ -14,6 +14,7 @@ def test_by_mode_picks_the_current_mode(monkeypatch, mode):
     assert course.by_mode(smoke=1, quick=2, full=3) == {"smoke": 1, "quick": 2, "full": 3}[mode]
     assert course.dcgan_mnist_config().validate()
     assert course.dcgan_mnist_config().time_budget is None  # outputs independent of the CPU
+    assert course.dcgan_mnist_config().discriminator_kwargs["base_filters"] in (8, 32)
     assert course.conditional_mnist_config().conditional
 
 
