@@ -158,18 +158,23 @@ def check_model(
     student: Callable,
     reference: Callable,
     *,
+    build: Callable[[Callable], Any] | None = None,
     name: str | None = None,
     hint: str = "",
 ) -> Callable:
-    """Compare the network `student()` builds with `reference()`'s; return the builder to use.
+    """Compare the network built with the student's code with the reference's; return the one
+    to use.
 
-    Both are called without arguments and must return a `keras.Model`. Weights are random, so
-    the check compares structure: the output shape on the input shape, the number of parameters
-    and the sequence of layer kinds (Conv2D, BatchNormalization, LeakyReLU, ...).
+    Without `build`, `student()` and `reference()` build the networks; with it, `build(student)`
+    and `build(reference)` do (for an exercise that is a part of a network, such as a block:
+    `build` assembles a network around it). Weights are random, so the check compares
+    structure: the output shape, the number of parameters and the sequence of layer kinds
+    (Conv2D, BatchNormalization, LeakyReLU, ...).
 
     Args:
-        student: the builder the student wrote (no arguments; wrap it in a lambda if needed).
-        reference: a builder of the expected network.
+        student: what the student wrote: a builder, or a part that `build` uses.
+        reference: the kit's builder or part, used the same way.
+        build: assembles a `keras.Model` from a part; None when the parts are builders.
         name: the exercise's name in the message (default: the student's function name).
         hint: one sentence that helps a student who has not started.
 
@@ -180,15 +185,16 @@ def check_model(
         ExerciseNotPassed: only under `GAN_KIT_CHECKS=strict`, when the check does not pass.
     """
     name = name or getattr(student, "__name__", "your network")
+    make = build or (lambda builder: builder())
     try:
-        model = student()
+        model = make(student)
     except NotImplementedError:
         _report(name, NOT_DONE, hint or "replace the `raise NotImplementedError` line.")
         return reference
     except Exception as error:
         _report(name, FAILED, f"building it raised {type(error).__name__}: {error}")
         return reference
-    expected = reference()
+    expected = make(reference)
     problems = []
     if tuple(model.output.shape) != tuple(expected.output.shape):
         problems.append(

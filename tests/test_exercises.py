@@ -160,3 +160,25 @@ def test_student_edition_runs_with_the_exercises_undone(path, lenient, monkeypat
     for cell in checks:
         text = "".join(o.get("text", "") for o in cell.outputs)
         assert text.startswith("[not done yet] "), (cell.source, text)
+
+
+def test_check_model_builds_around_a_part(lenient, capsys):
+    """`build` assembles a network around a block; the kit's DCGAN block is the reference."""
+    import keras
+
+    from gan_kit.models.dcgan import dcgan_discriminator_block
+
+    def build(block):
+        images = keras.Input((28, 28, 1))
+        return keras.Model(images, block(images, 16, 4))
+
+    def without_norm(x, filters, kernel_size):
+        return keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, kernel_size, 2, "same")(x))
+
+    assert exercises.check_model(without_norm, dcgan_discriminator_block, build=build) is (
+        dcgan_discriminator_block
+    )
+    assert capsys.readouterr().out == (
+        "[failed] without_norm: 272 parameters, expected 320; layers ['Conv2D', 'LeakyReLU'], "
+        "expected ['Conv2D', 'BatchNormalization', 'LeakyReLU'].\n"
+    )
