@@ -62,7 +62,7 @@ def _report(name: str, status: str, message: str) -> str:
 def _as_array(value: Any) -> np.ndarray:
     if hasattr(value, "numpy"):
         value = value.numpy()
-    return np.asarray(value, dtype=np.float64) if value is not None else np.asarray(np.nan)
+    return np.asarray(value, dtype=np.float64)
 
 
 def _describe(args: Sequence[Any]) -> str:
@@ -126,6 +126,9 @@ def check_function(
                 FAILED,
                 f"test input {number} ({_describe(case)}) raised {type(error).__name__}: {error}",
             )
+            return reference
+        if got is None:
+            _report(name, FAILED, f"test input {number} returned None: is a `return` missing?")
             return reference
         got, expected = _as_array(got), _as_array(reference(*case))
         if np.squeeze(got).shape != np.squeeze(expected).shape:

@@ -46,6 +46,7 @@ def test_check_function_not_done_gives_the_hint_and_the_reference(lenient, capsy
         (lambda x: x + x, "test input 2 ([3.]) gave 6.0, expected 9.0 (largest difference 3)"),
         (lambda x: np.stack([x, x]), "test input 1 ([2.]) gave shape (2,), expected ()"),
         (lambda x: x.undefined, "test input 1 ([2.]) raised AttributeError"),
+        (lambda x: None, "test input 1 returned None: is a `return` missing?"),
     ],
 )
 def test_check_function_names_the_failing_input(lenient, capsys, wrong, expected_message):
