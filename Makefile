@@ -1,7 +1,9 @@
 # gan_kit: two commands set up a fresh machine.
 #   make install   create .venv/ with the pinned, tested requirements and gan_kit in editable mode
 #   make demo      train the demo GAN on MNIST (about five minutes on a 2-core CPU)
-#   make test      run the test suite and the notebooks in smoke mode (no network needed)
+#   make test      run the test suite and the notebooks in smoke mode (no network needed), the
+#                  teacher's edition and the student's (tests/test_exercises.py)
+#   make student   write the student edition of the notebooks (solutions removed) to build/student/
 #   make site      build the course website into build/site/ (make install-site first)
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +15,7 @@ GAN_KIT_RAW_DATA ?= $(abspath $(firstword $(wildcard ../shared/data)))
 export GAN_KIT_RAW_DATA
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install install-site test site test-site demo data notebooks bench bench-quality lint clean
+.PHONY: install install-site test student site test-site demo data notebooks bench bench-quality lint clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,12 @@ install-site:
 test:
 	$(PY) -m pytest -q
 
+# The student edition: the committed notebooks are the teacher's; cells tagged `solution` are
+# removed (nbconvert's TagRemovePreprocessor) and the check cells' outputs cleared.
+STUDENT_DIR ?= build/student
+student:
+	$(PY) -m gan_kit.exercises $(STUDENT_DIR) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
 # The course website from the committed notebooks' stored outputs (nothing is executed).
 site:
 	$(PY) -m mkdocs build --quiet
@@ -42,12 +50,13 @@ demo:
 	$(PY) -m gan_kit train --preset demo --out runs/demo --overwrite
 
 # Re-execute the course notebooks in place (quick mode unless GAN_KIT_MODE is set) and print
-# each one's wall time; NOTEBOOKS=notebooks/04_dcgan.ipynb runs just one.
+# each one's wall time; NOTEBOOKS=notebooks/04_dcgan.ipynb runs just one. Exercise checks are
+# strict: a solution that does not pass stops the run.
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 notebooks:
 	@for nb in $(NOTEBOOKS); do \
 		start=$$(date +%s); \
-		GAN_KIT_MODE=$${GAN_KIT_MODE:-quick} $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+		GAN_KIT_MODE=$${GAN_KIT_MODE:-quick} GAN_KIT_CHECKS=strict $(VENV)/bin/jupyter nbconvert --to notebook --execute \
 			--inplace --ExecutePreprocessor.timeout=3600 $$nb || exit 1; \
 		echo "$$nb: $$(( $$(date +%s) - start )) s"; \
 	done

@@ -35,6 +35,7 @@ _SUBMODULES = {
     "course",
     "data",
     "divergences",
+    "exercises",
     "explore",
     "families",
     "gan",

@@ -378,3 +378,22 @@ def test_saved_model_reloads_with_the_same_outputs(tmp_path, build):
 
 def test_mixed_precision_fixture_restores_float32():
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    "normalization, kinds, params",
+    [
+        ("batch", ["Conv2D", "BatchNormalization", "LeakyReLU"], 4 * 4 * 3 * 8 + 4 * 8),
+        ("none", ["Conv2D", "LeakyReLU"], 4 * 4 * 3 * 8 + 8),
+        ("layer", ["Conv2D", "GroupNormalization", "LeakyReLU"], 4 * 4 * 3 * 8 + 8 + 2 * 8),
+    ],
+)
+def test_dcgan_discriminator_block_halves_the_size(normalization, kinds, params):
+    from gan_kit.models import dcgan_discriminator_block
+
+    images = keras.Input((15, 15, 3))
+    block = keras.Model(images, dcgan_discriminator_block(images, 8, 4, normalization))
+    assert tuple(block.output.shape) == (None, 8, 8, 8)  # ceil(15 / 2)
+    assert [type(layer).__name__ for layer in block.layers[1:]] == kinds
+    assert block.count_params() == params
+    assert block.layers[-1].negative_slope == pytest.approx(0.2)

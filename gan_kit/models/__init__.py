@@ -5,7 +5,11 @@ map images to (B, 1) float32 logits or scores, with no sigmoid. With `num_classe
 also takes int labels (B,) as a second input (Mirza & Osindero 2014, arXiv:1411.1784).
 """
 
-from gan_kit.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
+from gan_kit.models.dcgan import (
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    dcgan_discriminator_block,
+)
 from gan_kit.models.mlp import build_mlp_discriminator, build_mlp_generator
 from gan_kit.models.reference import (
     build_report_discriminator,
@@ -26,4 +30,5 @@ __all__ = [
     "build_tutorial_discriminator",
     "build_tutorial_generator",
     "build_wgan_critic",
+    "dcgan_discriminator_block",
 ]

@@ -133,6 +133,49 @@ def build_dcgan_generator(
     return keras.Model(inputs, images, name=name)
 
 
+def dcgan_discriminator_block(
+    x,
+    filters: int,
+    kernel_size: int,
+    normalization: str = "batch",
+    spectral_norm: bool = False,
+):
+    """One DCGAN discriminator block: Conv2D(stride 2, "same") [+ normalization] + LeakyReLU(0.2).
+
+    (B, H, W, C) -> (B, ceil(H / 2), ceil(W / 2), filters): a strided convolution instead of
+    pooling (Radford et al. 2015, Sec. 3). The convolution has no bias before batch norm, whose
+    beta already shifts each channel.
+
+    Args:
+        x: the block's input, a symbolic (B, H, W, C) tensor.
+        filters: output channels.
+        kernel_size: side of the square kernel.
+        normalization: "batch", "layer" (layer norm over (H, W, C), WGAN-GP's critic) or "none"
+            (the first block: the paper keeps normalization off the discriminator input).
+        spectral_norm: divide the kernel by its largest singular value (Miyato et al. 2018).
+
+    Returns:
+        The block's output tensor.
+    """
+    conv = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=2,
+        padding="same",
+        # Batch norm's beta replaces a per-channel bias; layer norm over (H, W, C) does not.
+        use_bias=normalization != "batch",
+        kernel_initializer=_dcgan_init(),
+    )
+    x = _spectrally_normalized(conv)(x) if spectral_norm else conv(x)
+    if normalization == "batch":
+        x = layers.BatchNormalization()(x)
+    elif normalization == "layer":
+        # Layer norm over (H, W, C) with a per-channel scale and offset, as in the WGAN-GP
+        # authors' code; one group spanning all channels is exactly that.
+        x = layers.GroupNormalization(groups=1)(x)
+    return leaky_relu()(x)
+
+
 def _strided_discriminator(
     image_shape: tuple[int, int, int],
     base_filters: int,
@@ -160,25 +203,14 @@ def _strided_discriminator(
         x = layers.Concatenate(name="image_and_label")([images, channel])  # (B, H, W, C + 1)
     for i in range(n):
         # The first block sees the image itself: the paper keeps normalization off the input.
-        normalize = i > 0 and normalization != "none"
-        conv = layers.Conv2D(
+        # size halved: (B, H / 2**(i+1), W / 2**(i+1), base_filters * 2**i)
+        x = dcgan_discriminator_block(
+            x,
             base_filters * 2**i,
             kernel_size,
-            strides=2,
-            padding="same",
-            # Batch norm's beta replaces a per-channel bias; layer norm over (H, W, C) does not.
-            use_bias=not (normalize and normalization == "batch"),
-            kernel_initializer=_dcgan_init(),
+            normalization if i > 0 else "none",
+            spectral_norm=spectral_norm,
         )
-        # size halved: (B, H / 2**(i+1), W / 2**(i+1), base_filters * 2**i)
-        x = _spectrally_normalized(conv)(x) if spectral_norm else conv(x)
-        if normalize and normalization == "batch":
-            x = layers.BatchNormalization()(x)
-        elif normalize:
-            # Layer norm over (H, W, C) with a per-channel scale and offset, as in the WGAN-GP
-            # authors' code; one group spanning all channels is exactly that.
-            x = layers.GroupNormalization(groups=1)(x)
-        x = leaky_relu()(x)
         if dropout > 0:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)  # (B, s0 * s0 * base_filters * 2**(n - 1))
