@@ -136,14 +136,17 @@ class TimeBudget(keras.callbacks.Callback):
         self.spent_seconds = spent_seconds
         self.stopped_at_epoch: int | None = None
 
+    def has_no_room(self, spent_seconds: float, epoch_seconds: float) -> bool:
+        """Whether one more epoch of `epoch_seconds` would end past the budget."""
+        return spent_seconds + epoch_seconds > self.budget_seconds
+
     def on_train_begin(self, logs=None):
         self._start = self._last_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         epoch_seconds, self._last_end = now - self._last_end, now
-        spent = self.spent_seconds + (now - self._start)
-        if spent + epoch_seconds > self.budget_seconds:
+        if self.has_no_room(self.spent_seconds + (now - self._start), epoch_seconds):
             self.model.stop_training = True
             self.stopped_at_epoch = epoch + 1
 

@@ -458,7 +458,7 @@ def _train(
     if config.time_budget:
         seconds = [value for value in history.get("seconds", []) if not math.isnan(value)]
         budget = callbacks.TimeBudget(config.time_budget, spent_seconds=sum(seconds))
-        if seconds and sum(seconds) + seconds[-1] > budget.budget_seconds:
+        if seconds and budget.has_no_room(sum(seconds), seconds[-1]):
             print(
                 f"{run_dir} has used its time budget ({config.time_budget:g} min) after "
                 f"{initial_epoch} epochs; give --time-budget more minutes (or 0) to train more"
