@@ -397,3 +397,35 @@ def test_dcgan_discriminator_block_halves_the_size(normalization, kinds, params)
     assert [type(layer).__name__ for layer in block.layers[1:]] == kinds
     assert block.count_params() == params
     assert block.layers[-1].negative_slope == pytest.approx(0.2)
+
+
+def test_minibatch_std_channel_is_the_batch_spread():
+    from gan_kit.models._common import MinibatchStdDev
+
+    rng = np.random.default_rng(0)
+    varied = rng.normal(size=(8, 7, 7, 3)).astype("float32")
+    same = np.repeat(varied[:1], 8, axis=0)
+    out_varied = np.asarray(MinibatchStdDev()(varied))
+    out_same = np.asarray(MinibatchStdDev()(same))
+    assert out_varied.shape == (8, 7, 7, 4)
+    np.testing.assert_array_equal(out_varied[..., :3], varied)  # the input passes unchanged
+    expected = np.sqrt(varied.var(axis=0) + 1e-8).mean()
+    np.testing.assert_allclose(out_varied[..., 3], expected, rtol=1e-5)
+    # A batch of one image repeated (a collapsed generator) shows no spread at all.
+    assert np.abs(out_same[..., 3]).max() < 1e-3 < expected
+
+
+def test_minibatch_std_discriminator_sees_batch_variety(tmp_path):
+    discriminator = build_dcgan_discriminator(base_filters=4, kernel_size=4, minibatch_std=True)
+    plain = build_dcgan_discriminator(base_filters=4, kernel_size=4)
+    # One more input channel to the output layer: 7 * 7 more weights.
+    assert discriminator.count_params() == plain.count_params() + 7 * 7
+    images = np.random.default_rng(1).uniform(-1, 1, (6, 28, 28, 1)).astype("float32")
+    alone = np.asarray(discriminator(images[:1], training=False))
+    in_batch = np.asarray(discriminator(images, training=False))[:1]
+    assert not np.allclose(alone, in_batch)  # the logit of one image depends on its batch
+    discriminator.save(tmp_path / "d.keras")
+    reloaded = keras.saving.load_model(tmp_path / "d.keras")
+    np.testing.assert_allclose(
+        reloaded(images, training=False), discriminator(images, training=False), rtol=1e-5
+    )

@@ -156,3 +156,26 @@ def label_channel(
     x = label_embedding(labels, num_classes, dim)
     x = layers.Dense(height * width, name="label_dense")(x)
     return layers.Reshape((height, width, 1), name="label_channel")(x)
+
+
+@keras.saving.register_keras_serializable(package="gan_kit")
+class MinibatchStdDev(layers.Layer):
+    """Appends one channel: the batch's mean standard deviation per feature, the same everywhere.
+
+    Karras et al. 2018 (ProGAN, arXiv:1710.10196, Sec. 3): a discriminator that sees one image
+    at a time cannot tell that a batch of fakes lacks variety; this channel lets it. For an input
+    of shape (B, H, W, C): the std over the batch of every (h, w, c) feature, averaged to one
+    number s, broadcast to (B, H, W, 1) and concatenated: (B, H, W, C + 1). Real and fake
+    batches go through the discriminator separately, so s is a statistic of one kind of image.
+    Computed in float32, whatever the compute dtype (a bfloat16 variance of 32 values is coarse).
+    """
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, "float32")
+        std = keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8)  # (H, W, C)
+        spread = keras.ops.mean(std)
+        channel = keras.ops.ones_like(x[..., :1]) * spread  # (B, H, W, 1)
+        return keras.ops.concatenate([inputs, keras.ops.cast(channel, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)

@@ -24,6 +24,7 @@ from gan_kit.models._common import (
     dcgan_num_upsamplings,
     label_channel,
     label_embedding,
+    MinibatchStdDev,
     label_input,
     leaky_relu,
 )
@@ -188,6 +189,7 @@ def _strided_discriminator(
     output_name: str,
     name: str,
     spectral_norm: bool = False,
+    minibatch_std: bool = False,
 ) -> keras.Model:
     """The DCGAN discriminator body, shared with the WGAN critic; arguments already checked."""
     n = dcgan_num_upsamplings(image_shape, builder)
@@ -213,7 +215,9 @@ def _strided_discriminator(
         )
         if dropout > 0:
             x = layers.Dropout(dropout)(x)
-    x = layers.Flatten()(x)  # (B, s0 * s0 * base_filters * 2**(n - 1))
+    if minibatch_std:
+        x = MinibatchStdDev(name="minibatch_std")(x)  # (B, s0, s0, base_filters * 2**(n - 1) + 1)
+    x = layers.Flatten()(x)  # (B, s0 * s0 * channels)
     dense = layers.Dense(1, dtype="float32", name=output_name)
     outputs = (
         layers.SpectralNormalization(dense, dtype="float32", name=f"{output_name}_sn")(x)
@@ -238,6 +242,7 @@ def build_dcgan_discriminator(
     dropout: float = 0.0,
     embedding_dim: int = 50,
     spectral_norm: bool = False,
+    minibatch_std: bool = False,
     name: str = "dcgan_discriminator",
 ) -> keras.Model:
     """Builds a DCGAN discriminator, image -> real/fake logit, by stride-2 convolutions.
@@ -260,6 +265,9 @@ def build_dcgan_discriminator(
         spectral_norm: divide every convolution's and the output layer's kernel by its
             largest singular value (Miyato et al. 2018, arXiv:1802.05957), usually with
             batch_norm=False.
+        minibatch_std: before the output layer, append the batch's mean feature standard
+            deviation as one more channel (Karras et al. 2018, `MinibatchStdDev`), so that the
+            discriminator can see a batch of fakes that lacks variety.
         name: model name.
 
     Returns:
@@ -288,6 +296,7 @@ def build_dcgan_discriminator(
         dropout=check_dropout(dropout),
         builder="build_dcgan_discriminator",
         spectral_norm=bool(spectral_norm),
+        minibatch_std=bool(minibatch_std),
         output_name="logit",
         name=name,
     )
